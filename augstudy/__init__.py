@@ -1,0 +1,11 @@
+"""augstudy: which augmentations, and which compositions of them, make good self-supervised representations.
+
+Public face: the ``operator``, ``dataset`` and ``encoder`` decorators, ``run_study`` and ``load_results``.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .ops import operator  # noqa: E402
+
+__all__ = ["__version__", "operator"]

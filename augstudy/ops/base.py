@@ -1,0 +1,102 @@
+"""The operator contract: per-image random parameters, then a deterministic apply.
+
+Every operator maps ``float32 [B, 3, H, W]`` in [0, 1] to a tensor of the same shape, dtype
+and device. Randomness is split out of the pixel work (as torchvision v2 splits ``make_params``
+and ``transform``), but parameters are drawn *per image*, so tests and previews can replay them.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict
+
+Params = dict[str, Any]
+
+
+class OperatorParams(BaseModel):
+    """Base for an operator's typed, validated constructor parameters (frozen, no extras)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Operator:
+    """A batched, per-image random augmentation.
+
+    Subclasses set ``Params`` (an :class:`OperatorParams` model whose fields are the operator's
+    parameters and defaults) and override :meth:`sample_params` and :meth:`apply` only.
+    Constructor keywords are validated against ``Params``; the values are available as
+    attributes (``self.p``) and as ``self.params``.
+    """
+
+    Params: ClassVar[type[OperatorParams]] = OperatorParams
+    name: ClassVar[str] = ""
+    #: False for plugin operators that run per image on the CPU (the pipeline moves data for them).
+    batched: ClassVar[bool] = True
+
+    def __init__(self, **params: Any) -> None:
+        from .validation import validate_params  # local: avoids an import cycle with the registry
+
+        self.params = validate_params(type(self), params)
+
+    def __getattr__(self, key: str) -> Any:
+        params = self.__dict__.get("params")
+        if params is not None and key in type(params).model_fields:
+            return getattr(params, key)
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {key!r}")
+
+    # --- the two methods a subclass writes -------------------------------------------------
+    def sample_params(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Params:
+        """Draw this operator's random parameters for ``batch_size`` images (tensors on ``device``)."""
+        return {}
+
+    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        """Apply the operator with fixed ``params``; deterministic."""
+        raise NotImplementedError
+
+    # --- shared, never overridden --------------------------------------------------------------
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        from .validation import check_images
+
+        check_images(x, self.spec())
+        if generator is None:
+            raise ValueError(f"operator {self.spec()!r} needs an explicit torch.Generator (seeded)")
+        return self.apply(x, self.sample_params(x.shape[0], generator, x.device))
+
+    def spec(self) -> str:
+        """A readable, parseable spec string, e.g. ``color(strength=0.5)`` (non-defaults only)."""
+        changed = {k: v for k, v in self.params.model_dump().items()
+                   if v != type(self.params).model_fields[k].default}
+        if not changed:
+            return self.name
+        return f"{self.name}(" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
+
+    def __repr__(self) -> str:
+        return f"<Operator {self.spec()}>"
+
+
+class Compose(Operator):
+    """Apply operators in order: the paper's "1st transformation, then 2nd"."""
+
+    name = "compose"
+
+    def __init__(self, operators: list[Operator | str | dict]) -> None:
+        from .registry import build
+
+        self.operators = [op if isinstance(op, Operator) else build(op) for op in operators]
+        self.params = OperatorParams()
+        self.batched = all(op.batched for op in self.operators)
+
+    def sample_params(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Params:
+        return {"steps": [op.sample_params(batch_size, generator, device) for op in self.operators]}
+
+    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        for op, p in zip(self.operators, params["steps"]):
+            x = op.apply(x, p)
+        return x
+
+    def spec(self) -> str:
+        return " + ".join(op.spec() for op in self.operators) or "identity"
+
+    def __len__(self) -> int:
+        return len(self.operators)

@@ -1,0 +1,108 @@
+"""The fully resolved configuration of one cell: everything a training run depends on.
+
+A cell is a pure function of this config; its id (``cell_id``) is the hash of the config plus
+the training code's version, which gives resume, caching and distribution for free.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Bump when a change to the training or evaluation code changes results: old cells are recomputed.
+TRAIN_CODE_VERSION = "1"
+
+OpSpec = Union[str, dict[str, Any]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetConfig(_Strict):
+    """A registered dataset by name, with its params (``augstudy.data.load(name, **params)``)."""
+
+    name: str = "synthetic"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelConfig(_Strict):
+    """Encoder f (by registry name) and projection head g (2-layer MLP, hidden = dim of h)."""
+
+    encoder: str = "resnet-tiny"
+    encoder_params: dict[str, Any] = Field(default_factory=dict)
+    projection_dim: int = Field(128, ge=1)
+
+
+class TrainingConfig(_Strict):
+    """Optimisation schedule: linear warmup then cosine decay; lr scaled by batch/256 if ``scale_lr``."""
+
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(256, ge=2)
+    optimizer: Literal["lars", "sgd", "adamw"] = "adamw"
+    lr: float = Field(2e-3, gt=0)
+    scale_lr: bool = False
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(1e-6, ge=0)
+    warmup_epochs: float = Field(1.0, ge=0)
+    temperature: float = Field(0.2, gt=0)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: Optional[int] = Field(None, ge=1)  # CPU threads for this cell (None: torch default)
+    bf16: bool = True  # autocast on CUDA only
+    channels_last: bool = True  # CUDA only
+    compile: bool = False
+
+
+class ProtocolConfig(_Strict):
+    """How the two views are made.
+
+    ``asymmetric`` (the paper's Figure 5): both views get ``base_crop`` (null to switch it off),
+    then the study's pipeline is applied to the first view only; the second stays the identity.
+    ``symmetric``: both views draw the pipeline independently (standard SimCLR).
+    """
+
+    name: Literal["asymmetric", "symmetric"] = "asymmetric"
+    base_crop: Optional[OpSpec] = "crop"
+
+
+class EvaluationConfig(_Strict):
+    """Frozen-encoder evaluation: linear probe (L-BFGS logistic regression) and weighted kNN."""
+
+    linear: bool = True
+    linear_l2: float = Field(1e-4, ge=0)
+    linear_max_iter: int = Field(200, ge=1)
+    knn: bool = True
+    knn_k: int = Field(200, ge=1)
+    knn_temperature: float = Field(0.1, gt=0)
+    on_projection: bool = False  # also probe z = g(h)
+
+
+class CellConfig(_Strict):
+    """One training run: method x pipeline x dataset x model x schedule x seed."""
+
+    method: Literal["simclr", "supervised"] = "simclr"
+    pipeline: list[OpSpec] = Field(default_factory=list)  # operator specs applied in order
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    seed: int = 0
+    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
+
+    def canonical(self) -> dict[str, Any]:
+        """JSON-ready dict with every default filled in (what the id hashes)."""
+        return self.model_dump(mode="json")
+
+    def cell_id(self) -> str:
+        """Content address: sha256 of the canonical config + training code version, 16 hex digits.
+
+        ``training.threads`` is an execution detail, not part of what is computed: it is left out.
+        """
+        config = self.canonical()
+        config["training"].pop("threads", None)
+        payload = json.dumps({"config": config, "code": TRAIN_CODE_VERSION},
+                             sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
