@@ -1,0 +1,155 @@
+"""Where cells run: in this process, in local joblib (loky) worker processes, or on a Dask cluster.
+
+Each executor takes tasks (a cell's config as a dict plus its id) and yields outcome dicts as cells
+finish, in completion order; the driver (``runner.py``) writes them into the store. A cell that
+raises becomes an outcome with ``metrics: None`` and its error; the grid goes on.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+from ..errors import AugstudyError
+
+CellFn = Callable[..., Any]
+
+_dataset_cache: dict[str, Any] = {}  # per process: the last dataset loaded, by its config
+_gpu_claim: Optional[Any] = None  # per process: the open lock file of the GPU this worker owns
+
+
+def _default_cell_fn() -> CellFn:
+    from ..train import run_cell
+
+    return run_cell
+
+
+def _dataset_for(config) -> Any:
+    """The cell's dataset, loaded once per process and reused by the following cells."""
+    from ..data import load
+
+    key = json.dumps(config.dataset.model_dump(mode="json"), sort_keys=True)
+    if key not in _dataset_cache:
+        _dataset_cache.clear()
+        _dataset_cache[key] = load(config.dataset.name, **config.dataset.params)
+    return _dataset_cache[key]
+
+
+def _claim_gpu(lock_dir: str, gpus: list[int]) -> int:
+    """Own one GPU for the life of this worker process (an flock, freed when the process dies)."""
+    global _gpu_claim
+    import fcntl
+
+    if _gpu_claim is not None:
+        return _gpu_claim[1]
+    for gpu in gpus:
+        f = open(Path(lock_dir) / f".gpu{gpu}.lock", "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            continue
+        _gpu_claim = (f, gpu)
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)  # before this process first touches CUDA
+        return gpu
+    raise RuntimeError(f"no free GPU among {gpus}: each worker process owns one")
+
+
+def run_task(config: dict, cell_id: str, cell_fn: Optional[CellFn] = None,
+             gpu_lock_dir: Optional[str] = None, gpus: Optional[list[int]] = None) -> dict:
+    """Run one cell; never raises (an exception becomes an outcome with its error and traceback)."""
+    from ..ops import load_plugins
+    from ..train.config import CellConfig
+
+    started = time.time()
+    log = [f"cell {cell_id} on {socket.gethostname()} pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}"]
+    try:
+        if gpus:
+            log.append(f"gpu {_claim_gpu(gpu_lock_dir or '.', gpus)}")
+        cfg = CellConfig.model_validate(config)
+        log.append(f"config {json.dumps(cfg.canonical(), sort_keys=True)}")
+        if cfg.plugins:
+            load_plugins(cfg.plugins)
+        if cell_fn is None:
+            fn = _default_cell_fn()
+            result = fn(cfg, dataset=_dataset_for(cfg), progress=lambda *a, **k: log.append(_progress_line(a, k)))
+        else:
+            result = cell_fn(cfg)
+        metrics = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+        log.append(f"status {metrics.get('status')} after {time.time() - started:.1f} s")
+        if metrics.get("error"):
+            log.append(f"error {metrics['error']}")
+        return {"cell_id": cell_id, "metrics": metrics, "log": "\n".join(log) + "\n", "device": metrics.get("device")}
+    except Exception as e:  # noqa: BLE001 - recorded as a failed cell
+        tb = traceback.format_exc()
+        log += [f"failed after {time.time() - started:.1f} s", tb]
+        return {"cell_id": cell_id, "metrics": None, "error": f"{type(e).__name__}: {e}", "traceback": tb,
+                "log": "\n".join(log) + "\n"}
+
+
+def _progress_line(args: tuple, kwargs: dict) -> str:
+    parts = [json.dumps(a, default=str) if not isinstance(a, str) else a for a in args]
+    parts += [f"{k}={v}" for k, v in kwargs.items()]
+    return " ".join(parts)
+
+
+def failed_outcome(cell_id: str, error: BaseException) -> dict:
+    msg = f"{type(error).__name__}: {error}"
+    return {"cell_id": cell_id, "metrics": None, "error": msg, "traceback": msg, "log": msg + "\n"}
+
+
+def run_local(tasks: list[dict], workers: int, gpus: Optional[list[int]] = None,
+              lock_dir: Optional[str] = None) -> Iterator[dict]:
+    """Run tasks here (one worker) or in ``workers`` loky processes; with several GPUs, one cell per GPU."""
+    if gpus and len(gpus) > 1:
+        tasks = [{**t, "gpus": gpus, "gpu_lock_dir": lock_dir} for t in tasks]
+        workers = len(gpus)
+    elif gpus:
+        os.environ.setdefault("CUDA_VISIBLE_DEVICES", str(gpus[0]))
+    if workers <= 1 or len(tasks) <= 1:
+        for t in tasks:
+            yield run_task(**t)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=min(workers, len(tasks)), backend="loky", return_as="generator_unordered")
+    yield from parallel(delayed(run_task)(**t) for t in tasks)
+
+
+def run_dask(tasks: list[dict], address: str) -> Iterator[dict]:
+    """Submit each task to the Dask cluster at ``address``; yield outcomes as they complete."""
+    from dask.distributed import Client, as_completed
+
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as e:
+        raise AugstudyError(f"cannot reach the Dask scheduler at {address!r}: {e}") from None
+    run = uuid.uuid4().hex[:8]
+    try:
+        futures = {client.submit(run_task, **t, pure=False, key=f"augstudy-cell-{t['cell_id']}-{run}"): t["cell_id"]
+                   for t in tasks}
+        try:
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except Exception as e:  # noqa: BLE001 - a lost worker, an unpicklable result
+                    yield failed_outcome(futures[fut], e)
+        finally:
+            client.cancel(list(futures))
+    finally:
+        client.close()
+
+
+def visible_gpus() -> list[int]:
+    """Indices of the CUDA devices this process can see (empty without CUDA)."""
+    try:
+        import torch
+
+        return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    except Exception:  # noqa: BLE001 - no usable CUDA
+        return []

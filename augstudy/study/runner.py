@@ -1,0 +1,192 @@
+"""``run_study``: expand a study, skip the cells already done, run the rest, keep the store current."""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, Union
+
+import pandas as pd
+
+from .. import __version__
+from .executors import CellFn, run_dask, run_local, visible_gpus
+from .grid import Cell, expand, select
+from .lock import StudyLock
+from .progress import Reporter
+from .spec import ExecutorConfig, StudySpec, load_spec
+from .store import StudyStore
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class Plan:
+    """How the cells will run: executor, workers, threads per cell, GPUs."""
+
+    def __init__(self, spec: StudySpec, executor: ExecutorConfig) -> None:
+        self.executor = executor
+        self.cores = _cores()
+        self.gpus: list[int] = []
+        workers = executor.workers
+        if executor.kind == "local" and spec.training.device in ("auto", "cuda"):
+            self.gpus = list(executor.gpus) if executor.gpus is not None else visible_gpus()
+            if len(self.gpus) > 1:
+                workers = len(self.gpus)  # one cell per GPU
+        self.workers = min(workers, self.cores) if not self.gpus else workers
+        per_worker = max(1, self.cores // self.workers)
+        wanted = spec.training.threads
+        # local: workers x threads never exceeds the cores; dask: the spec's value (workers decide otherwise)
+        self.threads = (min(wanted or per_worker, per_worker) if executor.kind == "local" else wanted)
+
+    def describe(self) -> str:
+        if self.executor.kind == "dask":
+            return f"dask at {self.executor.address}" + (f", {self.threads} threads per cell" if self.threads else "")
+        gpus = f", one cell per GPU {self.gpus}" if len(self.gpus) > 1 else ""
+        return f"local, {self.workers} worker{'s' * (self.workers > 1)} x {self.threads} thread{'s' * (self.threads > 1)}{gpus}"
+
+
+def _hardware() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = None
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = f"{torch.cuda.get_device_name(0)} x {torch.cuda.device_count()}"
+    except Exception:  # noqa: BLE001
+        pass
+    return {"cpu": cpu, "cores": _cores(), "gpu": gpu, "hostname": platform.node()}
+
+
+def _study_info(spec: StudySpec, plan: Plan, cells: list[Cell], previous: Optional[dict]) -> dict[str, Any]:
+    import torch
+
+    return {
+        "name": spec.name, "description": spec.description,
+        "study_file": str(Path(spec.source).resolve()) if spec.source else None,
+        "grid": spec.grid.describe(),
+        **spec.model_dump(mode="json", include={"dataset", "model", "training", "protocol", "evaluation",
+                                                "methods", "seeds", "plugins"}),
+        "executor": {**spec.executor.model_dump(mode="json"), "kind": plan.executor.kind,
+                     "address": plan.executor.address, "workers": plan.workers, "threads": plan.threads,
+                     "gpus": plan.gpus},
+        "cells": len(cells), "hardware": _hardware(),
+        "wall_seconds": None, "wall_seconds_total": (previous or {}).get("wall_seconds_total") or 0.0,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "finished": None, "state": "running",
+        "augstudy_version": __version__, "torch_version": torch.__version__,
+    }
+
+
+def estimate_seconds(store: StudyStore, cells: list[Cell], todo: list[Cell], plan: Plan) -> Optional[float]:
+    """Wall-time estimate for ``todo``: the median time of this study's finished cells, over the workers."""
+    times = []
+    for c in cells:
+        m = store.metrics(c.id)
+        if m and m.get("train_seconds") is not None:
+            times.append(float(m["train_seconds"]) + float(m.get("eval_seconds") or 0.0))
+    if not todo:
+        return 0.0
+    if not times:
+        return None
+    parallel = max(1, len(plan.gpus) if len(plan.gpus) > 1 else plan.workers)
+    return statistics.median(times) * len(todo) / min(parallel, len(todo))
+
+
+def _tasks(todo: list[Cell], plan: Plan, cell_fn: Optional[CellFn]) -> list[dict]:
+    tasks = []
+    for c in todo:
+        config = c.config.canonical()
+        config["training"]["threads"] = plan.threads
+        tasks.append({"config": config, "cell_id": c.id, "cell_fn": cell_fn})
+    return tasks
+
+
+def _outcomes(tasks: list[dict], plan: Plan, lock_dir: Path) -> Iterator[dict]:
+    if plan.executor.kind == "dask":
+        return run_dask(tasks, plan.executor.address)
+    return run_local(tasks, plan.workers, gpus=plan.gpus or None, lock_dir=str(lock_dir))
+
+
+def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Union[str, Path]] = None,
+              workers: Optional[int] = None, scheduler: Optional[str] = None, dry_run: bool = False,
+              force: bool = False, only: Optional[list[str]] = None, progress: bool = True,
+              cell_fn: Optional[Callable] = None) -> pd.DataFrame:
+    """Run a study (a YAML path, dict or :class:`StudySpec`); return its results table.
+
+    Cells already done (their ``metrics.json`` exists) are skipped unless ``force``; ``only`` filters
+    cells (see :func:`augstudy.study.grid.select`). ``out`` overrides the spec's ``output`` folder,
+    ``workers`` the local worker count, ``scheduler`` runs on the Dask cluster at that address.
+    ``dry_run`` runs nothing and returns the planned cells with a ``state`` column (done / to run).
+    ``cell_fn(config) -> result`` replaces :func:`augstudy.train.run_cell` (tests, custom trainers).
+    """
+    spec = load_spec(spec_or_path)
+    if out is not None:
+        spec = spec.model_copy(update={"output": str(out)})
+    executor = spec.executor
+    if scheduler:
+        executor = ExecutorConfig(kind="dask", address=scheduler, workers=executor.workers)
+    if workers is not None:
+        executor = executor.model_copy(update={"workers": max(1, int(workers))})
+    plan = Plan(spec, executor)
+    cells = expand(spec)
+    selected = select(cells, only)
+    store = StudyStore(spec.study_dir, spec.name, spec.grid.kind)
+    todo, seen = [], set()
+    for c in selected:
+        if (force or not store.is_done(c.id)) and c.id not in seen:
+            seen.add(c.id)
+            todo.append(c)
+    reporter = Reporter(enabled=progress)
+    n_done = sum(store.is_done(c.id) for c in selected)
+    eta = estimate_seconds(store, cells, todo, plan)
+    if dry_run:
+        reporter.dry_run(spec, plan.describe(), selected, store, todo, n_done, eta)
+        rows = [{**c.labels(), "state": "to run" if c in todo else "done"} for c in selected]
+        return pd.DataFrame(rows)
+
+    with StudyLock(store.root):
+        t0 = time.time()
+        info = _study_info(spec, plan, cells, store.read_study())
+        store.write_study(info)
+        df = store.rebuild_table(cells)
+        by_id: dict[str, list[Cell]] = {}
+        for c in cells:
+            by_id.setdefault(c.id, []).append(c)
+        reporter.start(spec, plan.describe(), len(selected), n_done, todo, eta)
+        finished = 0
+        try:
+            for outcome in _outcomes(_tasks(todo, plan, cell_fn), plan, store.root):
+                cell = by_id[outcome["cell_id"]][0]
+                store.write_cell(cell, outcome)
+                df = store.rebuild_table(cells)
+                finished += 1
+                reporter.cell_done(cell, store.row(cell), df)
+            info["state"] = "finished"
+        except KeyboardInterrupt:
+            info["state"] = "interrupted"
+            reporter.interrupted(finished, len(todo))
+            raise
+        finally:
+            df = store.rebuild_table(cells)
+            wall = time.time() - t0
+            info.update(wall_seconds=round(wall, 3), wall_seconds_total=round(info["wall_seconds_total"] + wall, 3),
+                        finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        compute_seconds=round(float(df["train_seconds"].fillna(0).sum()), 3))
+            store.write_study(info)
+            reporter.stop()
+        reporter.summary(spec, df, wall)
+    return df
+

@@ -1,0 +1,303 @@
+"""The study spec: a YAML file validated into :class:`StudySpec`.
+
+Sections reuse the cell config's section models (``augstudy.train.config``), so every default
+lives in one place. Errors name the key path and the bad value and say what is valid.
+"""
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import AugstudyError
+from ..ops import build, load_plugins, parse_spec
+from ..train.config import (DatasetConfig, EvaluationConfig, ModelConfig, OpSpec, ProtocolConfig,
+                            TrainingConfig)
+
+
+class SpecError(AugstudyError):
+    """A study file that does not validate; the message names the file, key path and value."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def op_name(spec: OpSpec) -> str:
+    """The operator name of an operator spec (``"color(strength=0.5)"`` -> ``"color"``)."""
+    return parse_spec(spec)[0]
+
+
+def _unique(kind: str, names: list[str]) -> None:
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"{kind} must be unique; repeated: {', '.join(map(repr, dup))}")
+
+
+class PairwiseGrid(_Strict):
+    """Every ordered pair (1st, then 2nd) of ``operators``; the diagonal is the single operator."""
+
+    kind: Literal["pairwise"]
+    operators: list[OpSpec] = Field(min_length=1)
+
+    @field_validator("operators")
+    @classmethod
+    def _distinct(cls, v: list[OpSpec]) -> list[OpSpec]:
+        _unique("operator names", [op_name(s) for s in v])
+        return v
+
+    def op_entries(self) -> list[tuple[str, list[OpSpec]]]:
+        return [(f"grid.operators[{i}]", [s]) for i, s in enumerate(self.operators)]
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "pairwise", "operators": [op_name(s) for s in self.operators]}
+
+
+class SweepGrid(_Strict):
+    """One parameter of one operator of a base ``pipeline`` varied over ``values``, plus named extras."""
+
+    kind: Literal["sweep"]
+    pipeline: list[OpSpec] = Field(min_length=1)
+    target: Optional[str] = None  # operator in `pipeline` whose `param` varies (default: the only one)
+    param: str
+    values: list[Any] = Field(min_length=1)
+    labels: Optional[list[str]] = None  # column labels, one per value (default: the values)
+    extra: dict[str, list[OpSpec]] = Field(default_factory=dict)  # label -> pipeline
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SweepGrid":
+        names = [op_name(s) for s in self.pipeline]
+        if self.target is None:
+            if len(names) != 1:
+                raise ValueError(f"grid.target is needed when the pipeline has several operators; one of: {', '.join(names)}")
+            self.target = names[0]
+        elif self.target not in names:
+            raise ValueError(f"grid.target {self.target!r} is not in grid.pipeline; one of: {', '.join(names)}")
+        if self.labels is None:
+            self.labels = [f"{v:g}" if isinstance(v, float) else str(v) for v in self.values]
+        elif len(self.labels) != len(self.values):
+            raise ValueError(f"grid.labels has {len(self.labels)} labels for {len(self.values)} values; give one label per value")
+        _unique("grid labels (labels and extra names)", list(self.labels) + list(self.extra))
+        return self
+
+    def variant(self, value: Any) -> list[OpSpec]:
+        """The base pipeline with ``target.param = value``."""
+        out: list[OpSpec] = []
+        for s in self.pipeline:
+            name, params = parse_spec(s)
+            out.append({"op": name, **params, self.param: value} if name == self.target else s)
+        return out
+
+    def op_entries(self) -> list[tuple[str, list[OpSpec]]]:
+        return ([(f"grid.values[{i}]", self.variant(v)) for i, v in enumerate(self.values)]
+                + [(f"grid.extra[{k!r}]", p) for k, p in self.extra.items()])
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "sweep", "param": self.param, "target": self.target,
+                "labels": list(self.labels or []) + list(self.extra)}
+
+
+class ListGrid(_Strict):
+    """Explicit named pipelines (``label: [op, op, ...]``), in the order given."""
+
+    kind: Literal["list"]
+    pipelines: dict[str, list[OpSpec]] = Field(min_length=1)
+
+    def op_entries(self) -> list[tuple[str, list[OpSpec]]]:
+        return [(f"grid.pipelines[{k!r}]", p) for k, p in self.pipelines.items()]
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "list", "labels": list(self.pipelines)}
+
+
+Grid = Annotated[Union[PairwiseGrid, SweepGrid, ListGrid], Field(discriminator="kind")]
+GRID_KINDS = ("pairwise", "sweep", "list")
+
+
+class ExecutorConfig(_Strict):
+    """Where cells run: ``local`` (joblib loky processes) or ``dask`` (an existing cluster)."""
+
+    kind: Literal["local", "dask"] = "local"
+    workers: int = Field(1, ge=1)  # local: cells at once (threads per cell = cores // workers)
+    address: Optional[str] = None  # dask: scheduler address, e.g. tcp://127.0.0.1:8786
+    gpus: Optional[list[int]] = None  # local: GPU indices, one cell per GPU (None: all visible GPUs)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {"kind": v} if isinstance(v, str) else v
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and not re.fullmatch(r"[a-z]+://\S+", v):
+            raise ValueError(f"executor.address {v!r} is not a scheduler address; write e.g. 'tcp://127.0.0.1:8786'")
+        return v
+
+    @model_validator(mode="after")
+    def _needs_address(self) -> "ExecutorConfig":
+        if self.kind == "dask" and not self.address:
+            raise ValueError("executor.kind 'dask' needs executor.address (e.g. 'tcp://127.0.0.1:8786')")
+        return self
+
+
+Method = Literal["simclr", "supervised"]
+
+
+class StudySpec(_Strict):
+    """A study: a grid of pipelines x methods x seeds, trained with shared settings."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # also the results folder name
+    description: str = ""
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    methods: list[Method] = Field(default_factory=lambda: ["simclr"], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    grid: Grid
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
+    output: str = "results"  # results go to <output>/<name>/
+    #: The YAML file this spec came from (set by :func:`load_spec`; not a key of the file).
+    source: Optional[str] = Field(None, exclude=True)
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, v: list[str]) -> list[str]:
+        _unique("methods", v)
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        _unique("seeds", [str(s) for s in v])
+        return v
+
+    @property
+    def study_dir(self) -> Path:
+        return Path(self.output) / self.name
+
+
+# --- error messages -------------------------------------------------------------------------------
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types inside Optional/Union/Annotated/list/dict annotations."""
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (Union, list, dict) or (origin is not None and str(origin) == "types.UnionType"):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
+    """The pydantic model holding the key at ``loc`` (for listing the valid keys there)."""
+    model: Optional[type[BaseModel]] = StudySpec
+    for part in loc[:-1]:
+        if model is None:
+            return None
+        if isinstance(part, int) or part not in model.model_fields:
+            continue  # list index, dict key or union tag
+        models = [t for t in _unwrap(model.model_fields[part].annotation)
+                  if isinstance(t, type) and issubclass(t, BaseModel)]
+        if len(models) > 1:  # the grid union: pick by the tag that follows in loc
+            tags = {m.model_fields["kind"].annotation.__args__[0]: m for m in models}
+            nxt = loc[loc.index(part) + 1] if loc.index(part) + 1 < len(loc) else None
+            models = [tags[nxt]] if nxt in tags else []
+        model = models[0] if models else None
+    return model
+
+
+def _path(loc: tuple) -> str:
+    parts = [p for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] == "grid" and p in GRID_KINDS)]
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "(top level)"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def format_error(err: dict) -> str:
+    """One line for one pydantic error: key path, bad value, what is valid."""
+    loc, typ, value = tuple(err["loc"]), err["type"], err.get("input")
+    path = _path(loc)
+    if typ == "extra_forbidden":
+        model = _model_at(loc)
+        valid = ", ".join(k for k, f in model.model_fields.items() if not f.exclude) if model else "?"
+        return f"{path}: unknown key; valid keys here: {valid}"
+    if typ == "missing":
+        return f"{path}: required key is missing"
+    if typ in ("union_tag_invalid", "union_tag_not_found"):
+        got = value.get("kind") if isinstance(value, dict) else value
+        return f"{path}.kind: {_short(got)} is not a grid kind; valid: {', '.join(GRID_KINDS)}"
+    msg = err["msg"].removeprefix("Value error, ")
+    if typ in ("value_error", "assertion_error"):
+        return f"{path}: {msg}"
+    return f"{path}: got {_short(value)}; {msg[0].lower() + msg[1:]}"
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+def _validate_ops(spec: StudySpec) -> None:
+    """Import the study's plugins, then build every pipeline so a typo fails before any training."""
+    for i, module in enumerate(spec.plugins):
+        try:
+            load_plugins([module])
+        except ImportError as e:
+            raise SpecError(f"plugins[{i}]: {e}") from None
+    entries = spec.grid.op_entries()
+    if spec.protocol.base_crop is not None:
+        entries.append(("protocol.base_crop", [spec.protocol.base_crop]))
+    for path, pipeline in entries:
+        try:
+            build(pipeline)
+        except KeyError as e:
+            raise SpecError(f"{path}: {e.args[0] if e.args else e}") from None
+        except (ValueError, TypeError, ValidationError) as e:
+            raise SpecError(f"{path}: {_short(pipeline)} is not a valid pipeline: {' '.join(str(e).split())}") from None
+
+
+def _where(source: Optional[str]) -> str:
+    return f"{source}: " if source else ""
+
+
+def validate_spec(data: Any, source: Optional[str] = None) -> StudySpec:
+    """Validate a parsed spec (a dict); raise :class:`SpecError` naming key path and value."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{_where(source)}a study file must be a mapping of keys (name, grid, ...), got {type(data).__name__}")
+    try:
+        spec = StudySpec.model_validate({**data, "source": source})
+    except ValidationError as e:
+        lines = [format_error(err) for err in e.errors()]
+        more = f" (and {len(lines) - 1} more: {'; '.join(lines[1:3])})" if len(lines) > 1 else ""
+        raise SpecError(f"{_where(source)}{lines[0]}{more}") from None
+    try:
+        _validate_ops(spec)
+    except SpecError as e:
+        raise SpecError(f"{_where(source)}{e}") from None
+    return spec
+
+
+def load_spec(spec: Union[str, Path, dict, StudySpec]) -> StudySpec:
+    """A :class:`StudySpec` from a YAML path, a dict, or a spec (returned as is)."""
+    if isinstance(spec, StudySpec):
+        return spec
+    if isinstance(spec, dict):
+        return validate_spec(spec)
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"study file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+    return validate_spec(data, source=str(path))

@@ -1,0 +1,158 @@
+"""The results store: ``<output>/<study>/`` with ``study.json``, ``results.csv``/``.parquet`` and ``cells/``.
+
+Every file is written atomically (temp file + rename). A cell is done iff its ``metrics.json``
+exists, and ``metrics.json`` is the last file a cell writes, so a half-written cell is never read
+as done. A failed cell writes ``failed.json`` instead (it is retried on the next run). The table is
+rebuilt from ``cells/`` at start and after every finished cell, so it never disagrees with them.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import pandas as pd
+
+from .grid import Cell
+
+COLUMNS = ["cell_id", "study", "grid", "method", "seed", "op1", "op2", "pipeline", "param", "value",
+           "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "status", "error", "train_seconds",
+           "images_per_second", "final_loss", "device"]
+FINISHED = ("done", "diverged")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str, allow_nan=True) + "\n")
+
+
+def _read_json(path: Path) -> Optional[dict]:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+class StudyStore:
+    """The results folder of one study."""
+
+    def __init__(self, root: Path | str, study: str = "", grid: str = "") -> None:
+        self.root = Path(root)
+        self.study = study or self.root.name
+        self.grid = grid
+
+    @property
+    def cells_dir(self) -> Path:
+        return self.root / "cells"
+
+    def cell_dir(self, cell_id: str) -> Path:
+        return self.cells_dir / cell_id
+
+    def is_done(self, cell_id: str) -> bool:
+        return (self.cell_dir(cell_id) / "metrics.json").is_file()
+
+    def metrics(self, cell_id: str) -> Optional[dict]:
+        return _read_json(self.cell_dir(cell_id) / "metrics.json")
+
+    def failure(self, cell_id: str) -> Optional[dict]:
+        return _read_json(self.cell_dir(cell_id) / "failed.json")
+
+    def write_cell(self, cell: Cell, outcome: dict) -> None:
+        """Write a finished cell: config, curve, log, then metrics.json (done) or failed.json (failed)."""
+        d = self.cell_dir(cell.id)
+        atomic_write_json(d / "config.json", {**cell.config.canonical(), "cell_id": cell.id, "labels": cell.labels()})
+        atomic_write_text(d / "log.txt", outcome.get("log") or "")
+        metrics = outcome.get("metrics")
+        if metrics is None:  # the cell raised
+            atomic_write_json(d / "failed.json", {"cell_id": cell.id, "status": "failed",
+                                                 "error": outcome.get("error"), "traceback": outcome.get("traceback"),
+                                                 "device": outcome.get("device")})
+            (d / "metrics.json").unlink(missing_ok=True)  # --force: a failure replaces an old result
+            return
+        losses = metrics.get("loss_per_epoch") or []
+        atomic_write_text(d / "curve.csv", "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses)))
+        (d / "failed.json").unlink(missing_ok=True)
+        atomic_write_json(d / "metrics.json", metrics)
+
+    def row(self, cell: Cell) -> Optional[dict]:
+        """The table row of ``cell``, or None while it has not finished."""
+        m = self.metrics(cell.id)
+        if m is None:
+            m = self.failure(cell.id)
+            if m is None:
+                return None
+        losses = m.get("loss_per_epoch") or []
+        row = {**dict.fromkeys(COLUMNS), **cell.labels(), "study": self.study, "grid": self.grid}
+        for key in ("linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "status", "error",
+                    "train_seconds", "images_per_second", "device"):
+            row[key] = m.get(key)
+        row["final_loss"] = losses[-1] if losses else None
+        return row
+
+    def rebuild_table(self, cells: Iterable[Cell]) -> pd.DataFrame:
+        """Rebuild results.csv and results.parquet from cells/, one row per finished cell, in spec order."""
+        rows = [r for r in (self.row(c) for c in cells) if r is not None]
+        df = table(rows)
+        buf = io.StringIO()
+        df.to_csv(buf, index=False)
+        atomic_write_text(self.root / "results.csv", buf.getvalue())
+        pq = io.BytesIO()
+        df.to_parquet(pq, index=False)
+        atomic_write_bytes(self.root / "results.parquet", pq.getvalue())
+        return df
+
+    def write_study(self, info: dict) -> None:
+        atomic_write_json(self.root / "study.json", info)
+
+    def read_study(self) -> Optional[dict]:
+        return _read_json(self.root / "study.json")
+
+
+def table(rows: list[dict]) -> pd.DataFrame:
+    """The results table with the store's columns and dtypes (numbers as floats, labels as strings)."""
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    for col in ("value", "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "train_seconds",
+                "images_per_second", "final_loss"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    df["seed"] = df["seed"].astype("int64")
+    for col in ("cell_id", "study", "grid", "method", "op1", "op2", "pipeline", "param", "status", "error", "device"):
+        df[col] = df[col].astype("object").where(df[col].notna(), None)
+    return df
+
+
+def load_results(study_dir: Path | str) -> pd.DataFrame:
+    """The results table of a study folder (``results.parquet``, else ``results.csv``)."""
+    root = Path(study_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"study folder not found: {root}")
+    if (root / "results.parquet").is_file():
+        return pd.read_parquet(root / "results.parquet")
+    if (root / "results.csv").is_file():
+        return table(pd.read_csv(root / "results.csv").to_dict("records"))
+    raise FileNotFoundError(f"no results.csv in {root}; run the study first (augstudy run STUDY.yaml)")
+
+
+def is_finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
