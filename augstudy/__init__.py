@@ -7,5 +7,6 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .ops import operator  # noqa: E402
+from .study import load_results, run_study  # noqa: E402
 
-__all__ = ["__version__", "operator"]
+__all__ = ["__version__", "operator", "run_study", "load_results"]
