@@ -1,0 +1,235 @@
+"""``imagefolder``: a folder of class subfolders, decoded in parallel and cached as uint8 ``.npy``.
+
+Layouts: ``root/train/<class>/*`` and ``root/test/<class>/*``, or ``root/<class>/*`` split into train and
+test by ``test_fraction`` (seeded, stratified per class). Images of any mode are converted to 8-bit RGB:
+grayscale and palette are expanded, alpha is dropped, 16-bit is scaled to 8 bits. ``size`` resizes each
+image so its shorter side is ``size`` (area interpolation when shrinking, bicubic when growing) and then
+center-crops a ``size`` x ``size`` square.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+import torch
+
+from ..errors import AugstudyError
+from .base import Dataset, Split
+from .cache import cache_key, cache_root, cached
+from .registry import dataset
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+#: Bump when decoding or resizing changes (invalidates cached folders).
+DECODER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class FolderIndex:
+    """The files of an image folder: paths and labels per split, class names in label order."""
+
+    train_files: list[Path]
+    train_labels: np.ndarray
+    test_files: list[Path]
+    test_labels: np.ndarray
+    classes: list[str]
+    layout: str  # "train/test" or "split"
+
+
+def _class_files(folder: Path) -> dict[str, list[Path]]:
+    """``{class: sorted image paths}`` for the class subfolders of ``folder``; errors name the path."""
+    if not folder.exists():
+        raise FileNotFoundError(f"image folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"image folder '{folder}' is not a directory")
+    subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not subdirs:
+        raise AugstudyError(f"image folder '{folder}' has no class subfolders; expected {folder}/<class>/<image>"
+                            f" (or {folder}/train/<class>/ and {folder}/test/<class>/)")
+    out = {}
+    for d in subdirs:
+        files = sorted(f for f in d.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
+        if not files:
+            raise AugstudyError(f"class folder '{d}' has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        out[d.name] = files
+    if len(out) < 2:
+        raise AugstudyError(f"image folder '{folder}' has a single class {next(iter(out))!r}; "
+                            "a study needs at least 2 class subfolders")
+    return out
+
+
+def scan(root: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0) -> FolderIndex:
+    """List an image folder's files and labels (both layouts); no decoding."""
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise FileNotFoundError(f"imagefolder root '{root}' does not exist")
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        train, test = _class_files(root / "train"), _class_files(root / "test")
+        if set(train) != set(test):
+            odd = sorted(set(train) ^ set(test))
+            raise AugstudyError(f"imagefolder root '{root}': train/ and test/ have different classes (e.g. {odd[0]!r})")
+        classes = sorted(train)
+        tf, tl = _flatten(train, classes)
+        sf, sl = _flatten(test, classes)
+        return FolderIndex(tf, tl, sf, sl, classes, "train/test")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"imagefolder test_fraction={test_fraction!r} must be in (0, 1)")
+    by_class = _class_files(root)
+    classes = sorted(by_class)
+    rng = np.random.default_rng(seed)
+    tf, tl, sf, sl = [], [], [], []
+    for c, name in enumerate(classes):
+        files = by_class[name]
+        order = rng.permutation(len(files))
+        n_test = int(round(test_fraction * len(files)))
+        if len(files) >= 2:
+            n_test = min(max(n_test, 1), len(files) - 1)
+        for j, k in enumerate(order):
+            (sf if j < n_test else tf).append(files[k])
+            (sl if j < n_test else tl).append(c)
+    return FolderIndex(tf, np.array(tl, np.int64), sf, np.array(sl, np.int64), classes, "split")
+
+
+def _flatten(by_class: dict[str, list[Path]], classes: list[str]) -> tuple[list[Path], np.ndarray]:
+    files, labels = [], []
+    for c, name in enumerate(classes):
+        files += by_class[name]
+        labels += [c] * len(by_class[name])
+    return files, np.array(labels, np.int64)
+
+
+# --------------------------------------------------------------------------------------------------
+# Decoding
+def to_rgb8(img) -> np.ndarray:
+    """A PIL image of any mode as uint8 RGB [H, W, 3] (16-bit scaled, alpha dropped, gray expanded)."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(img).astype(np.float64)
+        top = 65535.0 if mode.startswith("I;16") or a.max() > 255 else 255.0
+        a = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(a[..., None], 3, axis=2)
+    if mode != "RGB":
+        img = img.convert("RGBA" if "A" in mode or mode == "P" and "transparency" in img.info else "RGB")
+        img = img.convert("RGB")
+    return np.asarray(img, dtype=np.uint8)
+
+
+def resize_square(a: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the shorter side is ``size``, then center-crop ``size`` x ``size``."""
+    h, w = a.shape[:2]
+    if (h, w) == (size, size):
+        return a
+    s = size / min(h, w)
+    nh, nw = max(size, round(h * s)), max(size, round(w * s))
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    a = cv2.resize(a, (nw, nh), interpolation=interp)
+    y, x = (nh - size) // 2, (nw - size) // 2
+    return np.ascontiguousarray(a[y:y + size, x:x + size])
+
+
+def decode(path: Path, size: Optional[int] = None) -> np.ndarray:
+    """Decode one image file to uint8 RGB [H, W, 3] (resized to a square if ``size``); errors name the file."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            a = to_rgb8(img)
+    except Exception as e:  # PIL raises many types for bad files
+        raise AugstudyError(f"cannot decode image '{path}': {e}") from None
+    return resize_square(a, size) if size else a
+
+
+def _decode_many(paths: list[Path], size: Optional[int], skip_corrupt: bool) -> list[Optional[np.ndarray]]:
+    out = []
+    for p in paths:
+        try:
+            out.append(decode(p, size))
+        except AugstudyError as e:
+            if not skip_corrupt:
+                raise AugstudyError(f"{e}; pass skip_corrupt: true to skip unreadable files") from None
+            out.append(None)
+    return out
+
+
+def decode_all(paths: list[Path], size: Optional[int], skip_corrupt: bool = False,
+               n_jobs: Optional[int] = None) -> list[Optional[np.ndarray]]:
+    """Decode ``paths`` in parallel (joblib, chunks of files); ``None`` for skipped corrupt files."""
+    chunk = 512
+    groups = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
+    if n_jobs is None:
+        n_jobs = 1 if len(paths) < 2000 else -1
+    if n_jobs == 1 or len(groups) <= 1:
+        parts = [_decode_many(g, size, skip_corrupt) for g in groups]
+    else:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs, batch_size=1)(delayed(_decode_many)(g, size, skip_corrupt) for g in groups)
+    return [a for part in parts for a in part]
+
+
+def _stack(arrays: list[np.ndarray], labels: np.ndarray, size: Optional[int]) -> Split:
+    if size is None:
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:  # mixed sizes: square of the most common shorter side
+            sides = [min(a.shape[:2]) for a in arrays]
+            side = max(set(sides), key=lambda s: (sides.count(s), -s))
+            arrays = [resize_square(a, side) for a in arrays]
+    images = np.stack(arrays).transpose(0, 3, 1, 2)
+    return Split(torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels))
+
+
+@dataset("imagefolder")
+def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.2, seed: int = 0,
+                skip_corrupt: bool = False, cache: bool = True, cache_dir: Optional[str] = None) -> Dataset:
+    """Images in class subfolders: root/train/<class>/ and root/test/<class>/, or root/<class>/ split by test_fraction.
+
+    size: resize shorter side to ``size`` then center-crop a square (default: keep the images' size when they
+    all share one, else the most common shorter side). test_fraction, seed: the stratified split when there is
+    no train/ and test/. skip_corrupt: skip unreadable files with a warning (default: error naming the file).
+    cache: keep decoded uint8 arrays in ``<root>/.augstudy-cache/`` (or ``cache_dir``; the user cache dir when
+    ``root`` is read-only), so the next load skips decoding.
+    """
+    if size is not None and (not isinstance(size, int) or size < 1):
+        raise ValueError(f"imagefolder size={size!r} must be a positive integer (pixels)")
+    index = scan(root, test_fraction, seed)
+    root = Path(root).expanduser().resolve()
+    stamp = [(str(f.relative_to(root)), f.stat().st_mtime_ns, f.stat().st_size)
+             for f in index.train_files + index.test_files]
+    payload = {"version": DECODER_VERSION, "size": size, "test_fraction": test_fraction, "seed": seed,
+               "skip_corrupt": skip_corrupt, "files": cache_key(stamp)}
+
+    def build() -> Dataset:
+        arrays = decode_all(index.train_files + index.test_files, size, skip_corrupt)
+        labels = np.concatenate([index.train_labels, index.test_labels])
+        bad = [f for f, a in zip(index.train_files + index.test_files, arrays) if a is None]
+        keep = np.array([a is not None for a in arrays], bool)
+        if bad:
+            warnings.warn(f"imagefolder '{root}': skipped {len(bad)} corrupt image(s), e.g. '{bad[0]}'", stacklevel=3)
+        n_train = len(index.train_files)
+        good = [a for a in arrays if a is not None]
+        n_train_kept = int(keep[:n_train].sum())
+        if n_train_kept == 0 or n_train_kept == len(good):
+            raise AugstudyError(f"imagefolder '{root}': a split has no readable images left")
+        both = _stack(good, labels[keep], size)
+        train = Split(both.images[:n_train_kept], both.labels[:n_train_kept])
+        test = Split(both.images[n_train_kept:], both.labels[n_train_kept:])
+        return Dataset(train, test, index.classes,
+                       info={"name": "imagefolder", "root": str(root), "layout": index.layout,
+                             "skipped": len(bad), "skipped_files": [str(b) for b in bad[:20]],
+                             "params": {"size": size, "test_fraction": test_fraction, "seed": seed}})
+
+    return cached("imagefolder", payload, build, root=_cache_root_for(root, cache_dir), use_cache=bool(cache))
+
+
+def _cache_root_for(root: Path, cache_dir: Optional[str]) -> Path:
+    """Next to the data when writable, else the user cache dir (keyed by the folder's path)."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
+    if os.access(root, os.W_OK):
+        return root / ".augstudy-cache"
+    return cache_root() / "folders" / cache_key(str(root))
