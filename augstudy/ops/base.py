@@ -9,9 +9,45 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 Params = dict[str, Any]
+
+
+def draw_uniform(generator: torch.Generator, shape: tuple[int, ...] | int, device: torch.device,
+                 low: float = 0.0, high: float = 1.0) -> torch.Tensor:
+    """Uniform ``[low, high)`` draws from ``generator`` (on its own device), moved to ``device``."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    u = torch.rand(shape, generator=generator, device=generator.device)
+    if low != 0.0 or high != 1.0:
+        u = u.mul_(high - low).add_(low)
+    return u.to(device)
+
+
+def draw_mask(generator: torch.Generator, batch_size: int, p: float, device: torch.device) -> torch.Tensor:
+    """A bool ``[B]`` mask, each entry True with probability ``p`` (drawn even when p is 0 or 1)."""
+    return draw_uniform(generator, batch_size, device) < p
+
+
+def draw_seed(generator: torch.Generator) -> int:
+    """One non-negative 63-bit integer from ``generator``, to seed a derived generator."""
+    return int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device).item())
+
+
+def per_image(v: torch.Tensor) -> torch.Tensor:
+    """View a ``[B]`` tensor as ``[B, 1, 1, 1]`` to broadcast against an image batch."""
+    return v.reshape(-1, 1, 1, 1)
+
+
+def ordered(lo: str, hi: str):
+    """A pydantic ``after`` validator for a Params class: field ``lo`` <= field ``hi`` (``_x = ordered("a", "b")``)."""
+
+    def check(self):
+        if getattr(self, lo) > getattr(self, hi):
+            raise ValueError(f"{lo}={getattr(self, lo)} must be <= {hi}={getattr(self, hi)}")
+        return self
+
+    return model_validator(mode="after")(check)
 
 
 class OperatorParams(BaseModel):

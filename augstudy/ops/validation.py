@@ -18,10 +18,33 @@ def validate_params(cls: type, params: dict[str, Any]):
         return cls.Params(**params)
     except ValidationError as e:
         err = e.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "?"
-        raise ValueError(
-            f"operator {cls.name!r} param {key}={err.get('input')!r}: {err['msg']}"
-        ) from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if not err["loc"]:  # a check across params (e.g. min <= max): the message names them
+            raise ValueError(f"operator {cls.name!r}: {msg}") from None
+        key = str(err["loc"][0])
+        bounds = valid_range(fields[key])
+        if bounds and err["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+            msg = f"must be in {bounds}"
+        raise ValueError(f"operator {cls.name!r} param {key}={params.get(key)!r}: {msg}") from None
+
+
+def valid_range(field: Any) -> str:
+    """``"[0, 2.5]"``, ``"(0, 1]"``, ``">= 0"`` ... from a pydantic field's ge/gt/le/lt constraints; '' if none."""
+    lo = hi = None
+    for m in field.metadata:
+        for attr, bracket in (("ge", "["), ("gt", "(")):
+            if getattr(m, attr, None) is not None:
+                lo = (bracket, getattr(m, attr))
+        for attr, bracket in (("le", "]"), ("lt", ")")):
+            if getattr(m, attr, None) is not None:
+                hi = (bracket, getattr(m, attr))
+    if lo and hi:
+        return f"{lo[0]}{lo[1]:g}, {hi[1]:g}{hi[0]}"
+    if lo:
+        return f"{'>=' if lo[0] == '[' else '>'} {lo[1]:g}"
+    if hi:
+        return f"{'<=' if hi[0] == ']' else '<'} {hi[1]:g}"
+    return ""
 
 
 def check_images(x: Any, where: str = "operator") -> None:
