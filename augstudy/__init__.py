@@ -8,5 +8,6 @@ __version__ = "0.1.0"
 
 from .ops import operator  # noqa: E402
 from .study import load_results, run_study  # noqa: E402
+from .train import encoder  # noqa: E402
 
-__all__ = ["__version__", "operator", "run_study", "load_results"]
+__all__ = ["__version__", "operator", "encoder", "run_study", "load_results"]

@@ -1,0 +1,136 @@
+"""One cell: train one model from a :class:`CellConfig`, evaluate the frozen encoder, return the metrics.
+
+``run_cell`` is a pure function of its config (no global state is read or left behind), so the
+study runner can call it in another process or on a cluster worker.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional, Union
+
+import torch
+
+from .config import CellConfig
+from .device import cpu_threads, resolve_device
+from .encoders import build_encoder
+from .evaluate import evaluate
+from .loop import train
+from .method import get_method
+
+
+@dataclass
+class CellResult:
+    """The outcome of one cell; ``to_dict()`` is the JSON-ready ``metrics.json`` (ARCHITECTURE.md)."""
+
+    cell_id: str
+    status: str  # done | diverged
+    linear_top1: Optional[float] = None  # percent, probe on h
+    knn_top1: Optional[float] = None
+    linear_top1_z: Optional[float] = None  # percent, probe on z = g(h); None unless asked
+    knn_top1_z: Optional[float] = None
+    loss_per_epoch: list[float] = field(default_factory=list)
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    images_per_second: float = 0.0  # training images (each seen as 2 views by SimCLR) per second
+    device: str = "cpu"
+    seed: int = 0
+    versions: dict[str, str] = field(default_factory=dict)
+    error: Optional[str] = None
+
+    @property
+    def final_loss(self) -> Optional[float]:
+        return self.loss_per_epoch[-1] if self.loss_per_epoch else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (non-finite floats become None)."""
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, list):
+                return [clean(u) for u in v]
+            return v
+
+        return {k: clean(v) for k, v in asdict(self).items()}
+
+
+def versions() -> dict[str, str]:
+    """Versions of what a cell's numbers depend on."""
+    import numpy
+    import torchvision
+
+    from .. import __version__
+
+    return {"augstudy": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "numpy": numpy.__version__, "python": platform.python_version()}
+
+
+def derive_seed(seed: int, stream: str) -> int:
+    """An independent 63-bit seed for one random stream (``init``, ``augment``, ``batches``) of a cell."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{stream}".encode()).digest()[:8], "big") >> 1
+
+
+def as_config(config: Union[CellConfig, dict]) -> CellConfig:
+    """A validated :class:`CellConfig`; a bad key or value raises one line naming it."""
+    if isinstance(config, CellConfig):
+        return config
+    from pydantic import ValidationError
+
+    try:
+        return CellConfig.model_validate(config)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "?"
+        raise ValueError(f"cell config {key}={err.get('input')!r}: {err['msg']}") from None
+
+
+def run_cell(config: Union[CellConfig, dict], dataset=None,
+             progress: Optional[Callable[[int, float], None]] = None) -> CellResult:
+    """Train one model as ``config`` says, evaluate its frozen encoder, return a :class:`CellResult`.
+
+    ``dataset`` (an ``augstudy.data.Dataset``) skips loading ``config.dataset``; ``progress(epoch,
+    loss)`` is called after each epoch. A NaN/inf loss gives status ``diverged``; any other error raises.
+    """
+    cfg = as_config(config)
+    t = cfg.training
+    device = resolve_device(t.device)
+    with cpu_threads(t.threads):
+        from .. import ops
+
+        if cfg.plugins:
+            ops.load_plugins(cfg.plugins)
+        if dataset is None:
+            from .. import data
+
+            dataset = data.load(cfg.dataset.name, **cfg.dataset.params)
+        pipeline_op = ops.build(list(cfg.pipeline))
+        base_crop_op = ops.build(cfg.protocol.base_crop) if cfg.protocol.base_crop is not None else None
+        image_size = max(dataset.train.image_size)
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(cfg.seed, "init"))
+            encoder = build_encoder(cfg.model.encoder, image_size, **cfg.model.encoder_params)
+            model = get_method(cfg.method)(encoder, cfg, dataset.num_classes)
+        aug_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "augment"))
+        batch_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "batches"))
+        images = dataset.train.images.to(device)
+        labels = dataset.train.labels.to(device)
+
+        outcome = train(model, images, labels, cfg, device, pipeline_op, base_crop_op, aug_gen, batch_gen, progress)
+        result = CellResult(cell_id=cfg.cell_id(), status="diverged" if outcome.diverged else "done",
+                            loss_per_epoch=outcome.loss_per_epoch, train_seconds=outcome.seconds,
+                            images_per_second=outcome.images_per_second, device=str(device), seed=cfg.seed,
+                            versions=versions(), error=outcome.error)
+        if outcome.diverged:
+            return result
+        start = time.perf_counter()
+        metrics = evaluate(model.encoder, dataset, cfg.evaluation, device, model.projector,
+                           bf16=t.bf16, channels_last=t.channels_last)
+        result.eval_seconds = time.perf_counter() - start
+        for key, value in metrics.items():
+            setattr(result, key, value)
+        return result

@@ -1,0 +1,104 @@
+"""Evaluation of a frozen encoder: linear probe (logistic regression by L-BFGS) and weighted kNN.
+
+Features are extracted in eval mode, without gradients and without augmentation. Both probes
+return top-1 accuracy on the test split in percent.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import EvaluationConfig
+from .loop import autocast_for
+
+
+@torch.no_grad()
+def extract_features(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, device: torch.device,
+                     batch_size: int = 1024, bf16: bool = False, channels_last: bool = False) -> torch.Tensor:
+    """``fn`` applied to uint8 ``images`` [N, 3, H, W] in batches (as float [0, 1]); float32 [N, d] on ``device``."""
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    out = []
+    for i in range(0, images.shape[0], batch_size):
+        x = images[i:i + batch_size].to(device, non_blocking=True).float().div_(255).contiguous(memory_format=fmt)
+        with autocast_for(device, bf16):
+            out.append(fn(x).float())
+    return torch.cat(out)
+
+
+def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+                 num_classes: int, l2: float = 1e-4, max_iter: int = 200) -> float:
+    """Multinomial logistic regression on standardised features, full batch, L-BFGS; test top-1 in %.
+
+    Minimises mean cross-entropy + ``l2`` * ||W||^2 (bias unpenalised); standardised with the
+    train split's mean and std.
+    """
+    mean, std = train_x.mean(0), train_x.std(0).clamp_min(1e-6)
+    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
+    w = torch.zeros(train_x.shape[1], num_classes, device=train_x.device, requires_grad=True)
+    b = torch.zeros(num_classes, device=train_x.device, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], lr=1, max_iter=max_iter, history_size=20,
+                            tolerance_grad=1e-6, tolerance_change=1e-9, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(train_x @ w + b, train_y) + l2 * w.square().sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    with torch.no_grad():
+        pred = (test_x @ w + b).argmax(1)
+    return 100.0 * (pred == test_y).float().mean().item()
+
+
+@torch.no_grad()
+def knn_top1(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+             num_classes: int, k: int = 200, temperature: float = 0.1, chunk: int = 1024) -> float:
+    """Weighted kNN (InstDisc): cosine similarity, the ``k`` nearest vote with exp(sim / T); top-1 in %."""
+    train_x, test_x = F.normalize(train_x, dim=1), F.normalize(test_x, dim=1)
+    k = min(k, train_x.shape[0])
+    correct = 0
+    for i in range(0, test_x.shape[0], chunk):
+        sim, nn_idx = (test_x[i:i + chunk] @ train_x.t()).topk(k, dim=1)
+        votes = torch.zeros(sim.shape[0], num_classes, device=sim.device)
+        votes.scatter_add_(1, train_y[nn_idx], (sim / temperature).exp())
+        correct += int((votes.argmax(1) == test_y[i:i + chunk]).sum())
+    return 100.0 * correct / test_x.shape[0]
+
+
+def probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+          num_classes: int, cfg: EvaluationConfig) -> dict[str, Optional[float]]:
+    """Both probes on one pair of feature sets, as configured (None where switched off)."""
+    return {
+        "linear": linear_probe(train_x, train_y, test_x, test_y, num_classes, cfg.linear_l2, cfg.linear_max_iter)
+        if cfg.linear else None,
+        "knn": knn_top1(train_x, train_y, test_x, test_y, num_classes, cfg.knn_k, cfg.knn_temperature)
+        if cfg.knn else None,
+    }
+
+
+def evaluate(encoder: nn.Module, dataset, cfg: EvaluationConfig, device: torch.device,
+             projector: Optional[nn.Module] = None, bf16: bool = False, channels_last: bool = False
+             ) -> dict[str, Optional[float]]:
+    """Probe the frozen ``encoder`` (and z = projector(h) when ``cfg.on_projection``) on ``dataset``.
+
+    Returns ``linear_top1, knn_top1, linear_top1_z, knn_top1_z`` in percent (None where not asked).
+    """
+    encoder.eval()
+    feats = {}
+    for name, split in (("train", dataset.train), ("test", dataset.test)):
+        feats[name] = extract_features(encoder, split.images, device, bf16=bf16, channels_last=channels_last)
+    ys = [dataset.train.labels.to(device), dataset.test.labels.to(device)]
+    h = probe(feats["train"], ys[0], feats["test"], ys[1], dataset.num_classes, cfg)
+    result = {"linear_top1": h["linear"], "knn_top1": h["knn"], "linear_top1_z": None, "knn_top1_z": None}
+    if cfg.on_projection and projector is not None:
+        projector.eval()
+        with torch.no_grad(), autocast_for(device, bf16):
+            zs = [projector(feats[s]).float() for s in ("train", "test")]
+        z = probe(zs[0], ys[0], zs[1], ys[1], dataset.num_classes, cfg)
+        result.update(linear_top1_z=z["linear"], knn_top1_z=z["knn"])
+    return result

@@ -1,0 +1,99 @@
+"""The training loop shared by every method: batching, views, optimiser, schedule, divergence."""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import torch
+
+from .config import CellConfig
+from .method import Method
+from .optim import build_optimizer, warmup_cosine
+
+
+@dataclass
+class TrainOutcome:
+    """What a training run produced: per-epoch mean loss, whether it diverged, and its cost."""
+
+    loss_per_epoch: list[float] = field(default_factory=list)
+    diverged: bool = False
+    error: Optional[str] = None
+    seconds: float = 0.0
+    images: int = 0
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+def autocast_for(device: torch.device, bf16: bool):
+    """bf16 autocast on CUDA when asked; nothing elsewhere."""
+    if device.type == "cuda" and bf16:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """One epoch of shuffled index batches; the incomplete last batch is dropped (a dataset smaller
+    than ``batch_size`` gives one batch of all of it)."""
+    perm = torch.randperm(n, generator=generator)
+    size = min(batch_size, n)
+    return [perm[i:i + size] for i in range(0, n - size + 1, size)]
+
+
+def train(model: Method, images: torch.Tensor, labels: torch.Tensor, config: CellConfig, device: torch.device,
+          pipeline_op, base_crop_op, aug_generator: torch.Generator, batch_generator: torch.Generator,
+          progress: Optional[Callable[[int, float], None]] = None) -> TrainOutcome:
+    """Train ``model`` in place on uint8 ``images`` [N, 3, H, W] (already on ``device``) and ``labels``.
+
+    A NaN or infinite loss stops training with ``diverged`` set (checked every step on the CPU,
+    once an epoch on CUDA to avoid a sync per step).
+    """
+    t = config.training
+    batch_size = min(t.batch_size, images.shape[0])
+    steps_per_epoch = max(1, images.shape[0] // batch_size)
+    lr = t.lr * batch_size / 256 if t.scale_lr else t.lr
+    optimizer = build_optimizer(model, t.optimizer, lr, t.momentum, t.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, warmup_cosine(t.epochs * steps_per_epoch, round(t.warmup_epochs * steps_per_epoch)))
+    memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
+    model.to(device=device, memory_format=memory_format).train()
+    loss_fn = torch.compile(model) if t.compile else model
+    check_each_step = device.type != "cuda"
+
+    out = TrainOutcome()
+    start = time.perf_counter()
+    for epoch in range(1, t.epochs + 1):
+        total = torch.zeros((), device=device)
+        for idx in batches(images.shape[0], batch_size, batch_generator):
+            idx = idx.to(device, non_blocking=True)
+            x = images[idx].float().div_(255)
+            inputs = model.make_inputs(x, labels[idx], pipeline_op, base_crop_op, aug_generator)
+            inputs = tuple(v.contiguous(memory_format=memory_format) if v.ndim == 4 else v for v in inputs)
+            with autocast_for(device, t.bf16):
+                loss = loss_fn(*inputs)
+            if check_each_step and not math.isfinite(loss.item()):
+                total = loss.detach()
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.detach()
+            out.images += int(idx.shape[0])
+        mean = total.item() / steps_per_epoch
+        if not math.isfinite(mean):
+            out.diverged = True
+            out.error = f"loss became {mean} in epoch {epoch}"
+            break
+        out.loss_per_epoch.append(mean)
+        if progress is not None:
+            progress(epoch, mean)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    out.seconds = time.perf_counter() - start
+    model.eval()
+    return out

@@ -1,0 +1,59 @@
+"""A training method: the encoder f plus what it trains on (as solo-learn: a small base, one method a file).
+
+A method turns a batch (images, labels) into its inputs with :meth:`Method.make_inputs` (the
+random augmentation, outside any compiled graph) and its loss with ``forward(*inputs)``.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Callable, ClassVar, Optional
+
+import torch
+from torch import nn
+
+from .config import CellConfig
+
+_METHODS: dict[str, type["Method"]] = {}
+
+
+def method(name: str) -> Callable[[type["Method"]], type["Method"]]:
+    """Register a :class:`Method` subclass as ``name`` (the cell config's ``method``)."""
+
+    def register(cls: type[Method]) -> type[Method]:
+        cls.name = name
+        _METHODS[name] = cls
+        return cls
+
+    return register
+
+
+def get_method(name: str) -> type["Method"]:
+    """The method class registered as ``name``; unknown names list the known ones."""
+    from . import simclr, supervised  # noqa: F401  (importing registers the built-in methods)
+
+    if name not in _METHODS:
+        close = difflib.get_close_matches(name, _METHODS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise KeyError(f"unknown method {name!r}{hint}; registered: {', '.join(sorted(_METHODS))}")
+    return _METHODS[name]
+
+
+class Method(nn.Module):
+    """Base: ``encoder`` (f, giving h) and an optional ``projector`` (g, giving z) probed by evaluation."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, encoder: nn.Module, config: CellConfig, num_classes: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.projector: Optional[nn.Module] = None
+        self.config = config
+        self.num_classes = num_classes
+
+    def make_inputs(self, x: torch.Tensor, y: torch.Tensor, pipeline_op, base_crop_op,
+                    generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """The tensors ``forward`` takes, from a float [0, 1] batch ``x`` and its labels ``y``."""
+        raise NotImplementedError
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # the scalar loss
+        raise NotImplementedError

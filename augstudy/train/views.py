@@ -1,0 +1,51 @@
+"""The two view protocols: the paper's asymmetric Figure-5 protocol and symmetric SimCLR views."""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+import torch
+
+PROTOCOLS = ("asymmetric", "symmetric")
+
+
+def apply_op(op, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """``op(x, generator)``; per-image CPU plugins (``op.batched`` False) get a CPU copy and give it back.
+
+    Batched operators are called as ``apply(x, sample_params(...))``, skipping ``__call__``'s input
+    check (a full pass over the batch and, on CUDA, a device sync) in the training loop.
+    """
+    if is_identity(op):
+        return x
+    if getattr(op, "batched", True):
+        return op.apply(x, op.sample_params(x.shape[0], generator, x.device))
+    if x.device.type == "cpu":
+        return op(x, generator)
+    return op(x.cpu(), generator).to(x.device, non_blocking=True)
+
+
+def make_views(x: torch.Tensor, pipeline_op, base_crop_op, protocol: Literal["asymmetric", "symmetric"],
+               generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two views of the batch ``x`` (float32 [B, 3, H, W] in [0, 1]).
+
+    Both views first get ``base_crop_op`` (drawn independently; None to switch it off).
+    ``asymmetric``: ``pipeline_op`` is applied to the first view only, the second is the identity.
+    ``symmetric``: both views draw ``pipeline_op`` independently. ``pipeline_op`` None = identity.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol.name={protocol!r} is not valid; use {' or '.join(PROTOCOLS)}")
+    v1 = apply_op(base_crop_op, x, generator)
+    v2 = apply_op(base_crop_op, x, generator)
+    v1 = apply_op(pipeline_op, v1, generator)
+    if protocol == "symmetric":
+        v2 = apply_op(pipeline_op, v2, generator)
+    return v1, v2
+
+
+def make_view(x: torch.Tensor, pipeline_op, base_crop_op, generator: torch.Generator) -> torch.Tensor:
+    """One augmented view (base crop, then the pipeline): the supervised baseline's input."""
+    return apply_op(pipeline_op, apply_op(base_crop_op, x, generator), generator)
+
+
+def is_identity(op: Optional[object]) -> bool:
+    """True for None or an empty Compose (skip the call entirely)."""
+    return op is None or (hasattr(op, "__len__") and len(op) == 0)
