@@ -130,9 +130,9 @@ class StudyStore:
         return _read_json(self.root / "study.json")
 
 
-def table(rows: list[dict]) -> pd.DataFrame:
-    """The results table with the store's columns and dtypes (numbers as floats, labels as strings)."""
-    df = pd.DataFrame(rows, columns=COLUMNS)
+def table(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    """The results table with the store's columns and dtypes (numbers as floats, labels as str or None)."""
+    df = pd.DataFrame(rows, columns=COLUMNS) if not isinstance(rows, pd.DataFrame) else rows.reindex(columns=COLUMNS)
     for col in ("value", "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "train_seconds",
                 "images_per_second", "final_loss"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
@@ -148,9 +148,9 @@ def load_results(study_dir: Path | str) -> pd.DataFrame:
     if not root.is_dir():
         raise FileNotFoundError(f"study folder not found: {root}")
     if (root / "results.parquet").is_file():
-        return pd.read_parquet(root / "results.parquet")
+        return table(pd.read_parquet(root / "results.parquet"))
     if (root / "results.csv").is_file():
-        return table(pd.read_csv(root / "results.csv").to_dict("records"))
+        return table(pd.read_csv(root / "results.csv"))
     raise FileNotFoundError(f"no results.csv in {root}; run the study first (augstudy run STUDY.yaml)")
 
 
