@@ -79,6 +79,21 @@ def plot(
         typer.echo(str(written))
 
 
+@app.command()
+@user_errors
+def plot(
+    path: Path = typer.Argument(..., help="A study's results directory (results/<study>/), or a folder of them (results/)."),
+    metric: str = typer.Option("linear_top1", "--metric", help="Metric to draw: linear_top1 or knn_top1."),
+) -> None:
+    """Draw a study's figures, tables and summary.md into results/<study>/figures/, beside the paper's numbers."""
+    from .report import plot_all
+
+    if metric not in ("linear_top1", "knn_top1"):
+        raise ValueError(f"--metric {metric!r}: expected linear_top1 or knn_top1")
+    for written in plot_all(path, metric=metric):
+        typer.echo(str(written))
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
 
