@@ -79,19 +79,82 @@ def plot(
         typer.echo(str(written))
 
 
+@app.command("ops")
+@user_errors
+def ops_list(
+    plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Also import this module of operators (repeatable), as a study file's plugins: list."),
+) -> None:
+    """List every registered operator (built-ins and plugins) with its params, defaults, ranges and a one-line doc."""
+    from rich.table import Table
+
+    from .ops import describe, load_plugins
+
+    load_plugins(plugin or [])
+    table = Table(show_lines=False, box=None, pad_edge=False)
+    for col in ("operator", "params (default, range)", "what it does"):
+        table.add_column(col, overflow="fold")
+    for row in describe():
+        params = "\n".join(f"{p['name']}=" + (f"{p['default']:.4g}" if isinstance(p["default"], float) else repr(p["default"]))
+                           + (f" {p['range']}" if p["range"] else "")
+                           for p in row["params"]) or "-"
+        table.add_row(row["name"], escape(params), escape(row["doc"]))
+        table.add_row("", "", "")
+    Console().print(table)
+
+
+def _preview_images(source: Optional[str], size: int, count: int):
+    """Images for ``augstudy preview``: an image file, a folder, a registered dataset name, or drawn samples."""
+    from .ops.preview import load_images, sample_images
+
+    if source is None:
+        return sample_images(count, size)
+    if not Path(source).exists():
+        try:
+            from . import data
+            names = data.available()
+        except ImportError:  # the data room is optional here
+            names = []
+        if source in names:
+            split = data.load(source).train
+            return split.images[:count].float().div_(255)
+    return load_images(source, size=size, limit=count)
+
+
 @app.command()
 @user_errors
-def plot(
-    path: Path = typer.Argument(..., help="A study's results directory (results/<study>/), or a folder of them (results/)."),
-    metric: str = typer.Option("linear_top1", "--metric", help="Metric to draw: linear_top1 or knn_top1."),
+def preview(
+    ops: str = typer.Option("crop,color,blur", "--ops", help="Comma-separated operator specs, e.g. 'crop,color(strength=0.5),blur'."),
+    out: Path = typer.Option(Path("preview.png"), "--out", help="PNG file to write."),
+    input: Optional[str] = typer.Option(None, "--input", help="An image file, a folder of images, or a registered dataset name (default: drawn sample images)."),
+    draws: int = typer.Option(4, "--draws", min=1, max=16, help="Random draws per operator and image."),
+    count: int = typer.Option(3, "--count", min=1, max=16, help="How many input images (from a folder or dataset)."),
+    size: int = typer.Option(96, "--size", min=8, max=1024, help="Side (px) that file and folder images are resized to."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the generator the draws come from."),
+    plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Import this module of operators first (repeatable)."),
 ) -> None:
-    """Draw a study's figures, tables and summary.md into results/<study>/figures/, beside the paper's numbers."""
-    from .report import plot_all
+    """Write a sheet like the paper's Figure 4: the originals, then each operator applied, several random draws each."""
+    from .ops import load_plugins
+    from .ops.preview import save_preview
 
-    if metric not in ("linear_top1", "knn_top1"):
-        raise ValueError(f"--metric {metric!r}: expected linear_top1 or knn_top1")
-    for written in plot_all(path, metric=metric):
-        typer.echo(str(written))
+    load_plugins(plugin or [])
+    specs = _split_specs(ops)
+    if not specs:
+        raise ValueError("--ops is empty; give operator names, e.g. --ops crop,color,blur (see `augstudy ops`)")
+    typer.echo(str(save_preview(out, specs, _preview_images(input, size, count), draws=draws, seed=seed)))
+
+
+def _split_specs(text: str) -> list[str]:
+    """Split ``"crop,color(strength=0.5, p=1),blur"`` at top-level commas."""
+    specs, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            specs.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    specs.append(cur.strip())
+    return [s for s in specs if s]
 
 
 def main() -> None:  # pragma: no cover - entry point
