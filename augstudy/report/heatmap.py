@@ -5,6 +5,7 @@ Blank cells (failed, diverged, missing) are hatched grey and say why. Several se
 """
 from __future__ import annotations
 
+import warnings
 from typing import Optional, Sequence
 
 import matplotlib
@@ -64,25 +65,27 @@ def draw_cells(
     """Draw ``values`` as a heatmap annotated with ``annot``; NaN cells hatched grey with their text."""
     values = np.asarray(values, dtype=float)
     blank = ~np.isfinite(values)
-    sns.heatmap(
-        np.where(blank, np.nan, values),
-        mask=blank,
-        annot=np.where(blank, "", annot).astype(str),
-        fmt="",
-        annot_kws={"fontsize": fontsize},
-        cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
-        center=center,
-        linewidths=0.6,
-        linecolor="white",
-        cbar=cbar_ax is not None,
-        cbar_ax=cbar_ax,
-        cbar_kws={"label": cbar_label} if cbar_ax is not None else None,
-        xticklabels=list(cols),
-        yticklabels=list(rows),
-        ax=ax,
-    )
+    with warnings.catch_warnings():  # seaborn 0.13 calls the soon-deprecated Colormap.set_bad
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        sns.heatmap(
+            np.where(blank, np.nan, values),
+            mask=blank,
+            annot=np.where(blank, "", annot).astype(str),
+            fmt="",
+            annot_kws={"fontsize": fontsize},
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            center=center,
+            linewidths=0.6,
+            linecolor="white",
+            cbar=cbar_ax is not None,
+            cbar_ax=cbar_ax,
+            cbar_kws={"label": cbar_label} if cbar_ax is not None else None,
+            xticklabels=list(cols),
+            yticklabels=list(rows),
+            ax=ax,
+        )
     for (i, j), is_blank in np.ndenumerate(blank):
         if not is_blank:
             continue

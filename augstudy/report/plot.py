@@ -33,7 +33,8 @@ def _pairwise(study: StudyResults, metric: str, out: Path, sfx: str, written: li
         written.append(write_text(stem.with_suffix(".csv"), grid.frame().round(3).to_csv(lineterminator="\n")))
         text = (f"Rows: 1st transformation; columns: 2nd; diagonal: the single transformation. "
                 f"Data: [`{stem.name}.csv`]({stem.name}.csv).")
-        sections.append(Section(f"Pairwise heatmap: {method_label(method)}", text, [f"{stem.name}.png"], best_worst(grid)))
+        sections.append(Section(f"Pairwise heatmap: {method_label(method)}", text, [f"{stem.name}.png"],
+                                best_worst(grid, who=method_label(method))))
     simclr = grids.get("simclr")
     if simclr is not None:
         comp = compare_with_paper(simclr)
