@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy.stats import rankdata, spearmanr  # noqa: E402
 
 from . import paper  # noqa: E402
@@ -72,31 +73,34 @@ def comparison_figure(grid: Grid, comp: Comparison, title: str) -> Figure:
     """Three panels: the paper's Figure 5 on our operators, our matrix, and our rank minus the paper's."""
     n_rows, n_cols = grid.mean.shape
     cell = 0.55
-    fig, axes = plt.subplots(1, 3, figsize=(3 * (cell * n_cols + 1.3) + 0.8, cell * n_rows + 2.0))
+    fig = plt.figure(figsize=(3 * (cell * n_cols + 1.3) + 0.8, cell * n_rows + 2.4), layout="constrained")
+    gs = fig.add_gridspec(1, 6, width_ratios=[n_cols, 0.3] * 3)
+    axes = [fig.add_subplot(gs[k]) for k in (0, 2, 4)]
+    caxes = [fig.add_subplot(gs[k]) for k in (1, 3, 5)]
     fs = 7 if n_cols > 5 else 8
 
     theirs = comp.paper_values
     paper_text = np.array([[f"{v:.1f}" if np.isfinite(v) else "" for v in row] for row in theirs], dtype=object)
-    panels = ((axes[0], theirs, paper_text, "Paper (ImageNet, ResNet-50)" + ("\nhatched: not in the paper" if np.isnan(theirs).any() else "")),
-              (axes[1], grid.mean, grid_annotations(grid, multiline=False, std=False), f"This study (mean of {grid.n_seeds} seed{'s' if grid.n_seeds != 1 else ''})"))
-    for ax, values, text, sub in panels:
-        draw_cells(ax, values, text, grid.rows, grid.cols, fontsize=fs, cbar_ax=ax.inset_axes([1.03, 0, 0.05, 1]),
-                   cbar_label="top-1 (%)")
+    seeds = f"{grid.n_seeds} seed{'s' if grid.n_seeds != 1 else ''}"
+    panels = ((theirs, paper_text, "Paper (ImageNet, ResNet-50)" + ("\nhatched: not in the paper" if np.isnan(theirs).any() else "")),
+              (grid.mean, grid_annotations(grid, multiline=False, std=False), f"This study (mean of {seeds})"))
+    for ax, cax, (values, text, sub) in zip(axes, caxes, panels):
+        draw_cells(ax, values, text, grid.rows, grid.cols, fontsize=fs, cbar_ax=cax, cbar_label="top-1 (%)")
         ax.set_title(sub, fontsize=9)
     diff = comp.rank_diff
     lim = max(1.0, float(np.nanmax(np.abs(diff)))) if np.isfinite(diff).any() else 1.0
     diff_text = np.vectorize(lambda v: f"{v:+g}" if np.isfinite(v) else "")(diff).astype(object)
     draw_cells(axes[2], diff, diff_text, grid.rows, grid.cols, cmap=DIVERGING_CMAP, vmin=-lim, vmax=lim, center=0,
-               fontsize=fs, cbar_ax=axes[2].inset_axes([1.03, 0, 0.05, 1]), cbar_label="rank ours − rank paper")
+               fontsize=fs, cbar_ax=caxes[2], cbar_label="rank ours − rank paper")
+    caxes[2].yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[2].set_title("Rank difference (+ = lower in this study)", fontsize=9)
     for ax in axes:
         ax.set_xlabel("2nd transformation", fontsize=8)
-        if n_cols > 5:
-            ax.set_xticklabels(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
+        if n_cols > 5 or max(len(c) for c in grid.cols) > 6:
+            ax.set_xticklabels(ax.get_xticklabels(), rotation=40, ha="right", rotation_mode="anchor")
     axes[0].set_ylabel("1st transformation")
     for ax in axes[1:]:
         ax.set_yticklabels([])
     fig.suptitle(f"{title}\n{comp.describe()}", fontsize=10)
-    fig.text(0.01, -0.02, "Paper: " + paper.citation(), fontsize=6.5, color="#555555", ha="left", va="top")
-    fig.subplots_adjust(wspace=0.38, top=0.82)
+    fig.supxlabel("Paper: " + paper.citation(), fontsize=6.5, color="#555555")
     return fig

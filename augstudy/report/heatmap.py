@@ -97,7 +97,8 @@ def draw_cells(
     ax.tick_params(length=0)
     ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
     longest = max((len(str(c)) for c in cols), default=0)
-    ax.set_xticklabels(ax.get_xticklabels(), rotation=35 if longest > 6 else 0, ha="right" if longest > 6 else "center")
+    if longest > 6:
+        ax.set_xticklabels(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor")
     return ax
 
 
@@ -133,5 +134,5 @@ def heatmap_figure(grid: Grid, title: str, cbar_label: str = "top-1 (%)") -> Fig
     if (grid.status != "done").any():
         notes.append("hatched: no value (failed, diverged or missing)")
     if notes:
-        ax.text(0, -0.1, "; ".join(notes), transform=ax.transAxes, fontsize=7, color="#444444", ha="left", va="top")
+        fig.supxlabel("; ".join(notes), fontsize=7, color="#444444")
     return fig
