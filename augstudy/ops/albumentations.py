@@ -51,9 +51,6 @@ class AlbumentationsOperator(Operator):
         y = y.float().div_(255) if y.dtype == torch.uint8 else y.float().clamp_(0, 1)
         return y.contiguous().to(x.device)
 
-    def spec(self) -> str:
-        return self.name
-
 
 def from_albumentations(transform: Any, name: str | None = None) -> Operator:
     """Wrap an albumentations transform (e.g. ``A.ChannelShuffle(p=1.0)``) as an operator."""

@@ -101,6 +101,8 @@ class Operator:
 
     def spec(self) -> str:
         """A readable, parseable spec string, e.g. ``color(strength=0.5)`` (non-defaults only)."""
+        if self.__dict__.get("_spec"):  # built by a registered factory function: its name and kwargs
+            return self.__dict__["_spec"]
         changed = {k: v for k, v in self.params.model_dump().items()
                    if v != type(self.params).model_fields[k].default}
         if not changed:

@@ -56,8 +56,10 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, size: int) -> torch.Tens
     xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")
     h, w = x.shape[2:]
     if size <= MAX_TAPS:
-        return _taps(_taps(xp, kernels, 2, h), kernels, 3, w)
-    return _grouped(_grouped(xp, kernels, 2), kernels, 3)
+        out = _taps(_taps(xp, kernels, 2, h), kernels, 3, w)
+    else:
+        out = _grouped(_grouped(xp, kernels, 2), kernels, 3)
+    return out.clamp_(0.0, 1.0)  # the weights sum to 1 only up to rounding
 
 
 def _subset(x: torch.Tensor, mask: torch.Tensor, fn) -> torch.Tensor:

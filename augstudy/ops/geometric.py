@@ -74,7 +74,8 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor, flip: torch.Tensor | None
     gx = _axis_grid(boxes[:, 1], boxes[:, 3], width, width, flip)
     gy = _axis_grid(boxes[:, 0], boxes[:, 2], height, height)
     grid = torch.stack([gx[:, None, :].expand(b, height, width), gy[:, :, None].expand(b, height, width)], -1)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.clamp_(0.0, 1.0)  # bilinear weights sum to 1 only up to rounding
 
 
 @operator("crop")

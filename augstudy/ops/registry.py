@@ -7,6 +7,7 @@ import importlib
 import importlib.metadata
 import inspect
 import re
+import warnings
 from typing import Any, Callable
 
 from .base import Compose, Operator
@@ -42,7 +43,19 @@ def _ensure_builtins() -> None:
     if not _entry_points_loaded:
         _entry_points_loaded = True
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            ep.load()
+            _load_entry_point(ep)
+
+
+def _load_entry_point(ep: importlib.metadata.EntryPoint) -> None:
+    """Load one plugin: a module (importing it registers its operators) or an operator class / factory,
+    registered under the entry point's name unless it registered itself. A broken plugin warns, never breaks."""
+    try:
+        obj = ep.load()
+    except Exception as e:  # noqa: BLE001 - a third-party package must not break augstudy
+        warnings.warn(f"augstudy.operators plugin {ep.name!r} ({ep.value}) failed to load: {e}", stacklevel=3)
+        return
+    if not inspect.ismodule(obj) and obj not in _REGISTRY.values():
+        operator(ep.name)(obj)
 
 
 def available() -> list[str]:
@@ -99,6 +112,8 @@ def build(spec: str | dict | Operator | list) -> Operator:
     op = factory(**params)
     if not isinstance(op, Operator):
         raise TypeError(f"operator factory {name!r} returned {type(op).__name__}, not an Operator")
+    if not inspect.isclass(factory):  # a factory: the registered name and its kwargs are the spec
+        op._spec = name + (f"({', '.join(f'{k}={v!r}' for k, v in params.items())})" if params else "")
     if not op.name:
         op.name = name
     return op

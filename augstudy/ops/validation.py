@@ -56,6 +56,6 @@ def check_images(x: Any, where: str = "operator") -> None:
     if x.dtype != torch.float32:
         raise ValueError(f"{where}: expected dtype float32 in [0, 1], got {x.dtype} (convert uint8 with x.float() / 255)")
     if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError(
-            f"{where}: expected values in [0, 1], got [{x.min().item():.3g}, {x.max().item():.3g}]"
-        )
+        lo, hi = x.min().item(), x.max().item()
+        hint = "; divide 0-255 values by 255" if hi > 1.5 and lo >= 0 else ""
+        raise ValueError(f"{where}: expected values in [0, 1], got [{lo:.3g}, {hi:.3g}]{hint}")
