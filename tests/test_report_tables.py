@@ -90,3 +90,11 @@ def test_study_dirs_finds_children(tmp_path):
     (tmp_path / "notes").mkdir()
     assert study_dirs(tmp_path) == [a, b]
     assert study_dirs(a) == [a]
+
+
+def test_reads_parquet_when_there_is_no_csv(tmp_path):
+    d = write_study(tmp_path, operators=OPS, curves="none")
+    expected = pairwise_grid(load_study(d), "linear_top1").mean
+    pd.read_csv(d / "results.csv").to_parquet(d / "results.parquet")
+    (d / "results.csv").unlink()
+    assert np.allclose(pairwise_grid(load_study(d), "linear_top1").mean, expected)

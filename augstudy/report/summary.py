@@ -5,6 +5,7 @@ Plain GitHub Markdown; figures embedded with links relative to ``figures/``.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +66,12 @@ def run_facts(study: StudyResults) -> list[list[str]]:
     if "device" in study.table and study.table["device"].notna().any():
         hardware += f" (cells ran on: {', '.join(sorted(set(map(str, study.table['device'].dropna()))))})"
     seeds = sorted(study.table["seed"].dropna().unique().tolist())
-    return [
-        ["study file", f"`{m['study_file']}`" if m.get("study_file") else "unknown"],
+    study_file = m.get("study_file")
+    if study_file and os.path.isabs(study_file):  # runs record it absolute; show it relative where it can be
+        rel = os.path.relpath(study_file)
+        study_file = study_file if rel.startswith("..") else rel
+    rows = [
+        ["study file", f"`{study_file}`" if study_file else "unknown"],
         ["grid", f"{study.kind}: {', '.join(study.order)}" + (f" ({study.param})" if study.param else "")],
         ["dataset", _name(m.get("dataset"))],
         ["model", _name(m.get("model"))],
@@ -78,6 +83,9 @@ def run_facts(study: StudyResults) -> list[list[str]]:
         ["augstudy version (run / report)", f"{m.get('augstudy_version') or 'unknown'} / {__version__}"],
         ["torch version", str(m.get("torch_version") or "unknown")],
     ]
+    if m.get("state") and m["state"] != "finished":
+        rows.append(["state", f"{m['state']} (the results may be partial)"])
+    return rows
 
 
 def best_worst(grid: Grid, k: int = 3, who: str = "") -> str:
