@@ -121,6 +121,8 @@ BAD = [
     ({"grid": {"kind": "pairwise", "operators": ["crop"]}}, "name: required key is missing"),
     (spec(name="bad/name"), "name: got 'bad/name'; string should match pattern"),
     (spec(protocol={"name": "asymmetric", "base_crop": "crops"}), "protocol.base_crop: unknown operator 'crops'"),
+    (spec(dataset={"name": "cifar"}), "dataset.name: unknown name 'cifar' (did you mean 'cifar10'?); registered: "),
+    (spec(model={"encoder": "resnet-18"}), "model.encoder: unknown name 'resnet-18' (did you mean 'resnet18'?)"),
 ]
 
 

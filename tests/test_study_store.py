@@ -151,7 +151,7 @@ def test_dry_run_lists_cells_runs_nothing_and_estimates_from_past_cells(tmp_path
     df = run_study(quick_spec(), out=tmp_path, dry_run=True, cell_fn=fake_cell)
     assert (df["state"] == "done").sum() == 9
     out = capsys.readouterr().out
-    assert "18 cells (9 done, 9 to run)" in out and "estimated time: 5 s" in out  # 9 x 0.6 s, 1 worker
+    assert "18 cells (9 done, 9 to run)" in out and "estimated time: 5.4 s" in out  # 9 x 0.6 s, 1 worker
 
 
 def test_a_second_run_on_a_locked_study_fails_clearly(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 import traceback
 import uuid
@@ -21,6 +22,9 @@ CellFn = Callable[..., Any]
 
 _dataset_cache: dict[str, Any] = {}  # per process: the last dataset loaded, by its config
 _gpu_claim: Optional[Any] = None  # per process: the open lock file of the GPU this worker owns
+#: One cell at a time per process: a multi-threaded Dask worker must not interleave cells, which set
+#: process-wide state (torch threads, the global RNG while initialising weights).
+_cell_lock = threading.Lock()
 
 
 def _default_cell_fn() -> CellFn:
@@ -71,15 +75,18 @@ def run_task(config: dict, cell_id: str, cell_fn: Optional[CellFn] = None,
     try:
         if gpus:
             log.append(f"gpu {_claim_gpu(gpu_lock_dir or '.', gpus)}")
+        if config["training"].get("threads") is None:
+            config = {**config, "training": {**config["training"], "threads": _dask_worker_threads()}}
         cfg = CellConfig.model_validate(config)
         log.append(f"config {json.dumps(cfg.canonical(), sort_keys=True)}")
         if cfg.plugins:
             load_plugins(cfg.plugins)
-        if cell_fn is None:
-            fn = _default_cell_fn()
-            result = fn(cfg, dataset=_dataset_for(cfg), progress=lambda *a, **k: log.append(_progress_line(a, k)))
-        else:
-            result = cell_fn(cfg)
+        with _cell_lock:
+            if cell_fn is None:
+                result = _default_cell_fn()(cfg, dataset=_dataset_for(cfg),
+                                            progress=lambda epoch, loss: log.append(f"epoch {epoch} loss {loss:.4f}"))
+            else:
+                result = cell_fn(cfg)
         metrics = result.to_dict() if hasattr(result, "to_dict") else dict(result)
         log.append(f"status {metrics.get('status')} after {time.time() - started:.1f} s")
         if metrics.get("error"):
@@ -92,10 +99,14 @@ def run_task(config: dict, cell_id: str, cell_fn: Optional[CellFn] = None,
                 "log": "\n".join(log) + "\n"}
 
 
-def _progress_line(args: tuple, kwargs: dict) -> str:
-    parts = [json.dumps(a, default=str) if not isinstance(a, str) else a for a in args]
-    parts += [f"{k}={v}" for k, v in kwargs.items()]
-    return " ".join(parts)
+def _dask_worker_threads() -> Optional[int]:
+    """Inside a Dask worker: its thread count (cells run one at a time, each using all of them)."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):
+        return None
 
 
 def failed_outcome(cell_id: str, error: BaseException) -> dict:
@@ -134,7 +145,7 @@ def run_dask(tasks: list[dict], address: str) -> Iterator[dict]:
         futures = {client.submit(run_task, **t, pure=False, key=f"augstudy-cell-{t['cell_id']}-{run}"): t["cell_id"]
                    for t in tasks}
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(list(futures), loop=client.loop):
                 try:
                     yield fut.result()
                 except Exception as e:  # noqa: BLE001 - a lost worker, an unpicklable result

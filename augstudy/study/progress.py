@@ -21,6 +21,8 @@ from .spec import StudySpec
 def format_seconds(s: Optional[float]) -> str:
     if s is None or not math.isfinite(s):
         return "unknown"
+    if s < 10:
+        return f"{s:.1f} s"
     if s < 90:
         return f"{s:.0f} s"
     if s < 5400:
@@ -110,12 +112,12 @@ class Reporter:
         if len(df):
             self.out.print(summary_table(spec, df))
         failed = df[df["status"] == "failed"]
-        counts = df["status"].value_counts().to_dict()
-        self.print(f"{len(df)} cells in the table ({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none'}); "
+        counts = [f"{(df['status'] == k).sum()} {k}" for k in ("done", "diverged", "failed") if (df["status"] == k).any()]
+        self.print(f"{len(df)} cells in the table ({', '.join(counts) or 'none'}); "
                    f"this run took {format_seconds(wall)}; results: {spec.study_dir / 'results.csv'}")
         for _, r in failed.iterrows():
-            self.print(f"[red]failed[/] {r['cell_id']} {escape(str(r['pipeline']))} [{r['method']}, seed {r['seed']}]: "
-                       f"{escape(str(r['error']))[:300]}")
+            where = escape(f"{r['pipeline']} [{r['method']}, seed {r['seed']}]")
+            self.print(f"[red]failed[/] {r['cell_id']} {where}: {escape(str(r['error'])[:300])}")
 
 
 def _best(df: pd.DataFrame) -> str:
@@ -123,7 +125,7 @@ def _best(df: pd.DataFrame) -> str:
     if done.empty:
         return ""
     r = done.loc[done["linear_top1"].idxmax()]
-    return f"best: {r['pipeline']} [{r['method']}] {r['linear_top1']:.1f}%"
+    return escape(f"best: {r['pipeline']} [{r['method']}] {r['linear_top1']:.1f}%")
 
 
 def summary_table(spec: StudySpec, df: pd.DataFrame) -> Table:

@@ -5,6 +5,7 @@ lives in one place. Errors name the key path and the bad value and say what is v
 """
 from __future__ import annotations
 
+import difflib
 import re
 import typing
 from pathlib import Path
@@ -245,13 +246,26 @@ def format_error(err: dict) -> str:
 
 # --- loading --------------------------------------------------------------------------------------
 
-def _validate_ops(spec: StudySpec) -> None:
-    """Import the study's plugins, then build every pipeline so a typo fails before any training."""
+def _check_name(path: str, name: str, known: list[str]) -> None:
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SpecError(f"{path}: unknown name {name!r}{hint}; registered: {', '.join(known)}")
+
+
+def _validate_names(spec: StudySpec) -> None:
+    """Import the study's plugins, then check dataset and encoder names and build every pipeline,
+    so a typo fails before any training."""
+    from ..data import available as datasets
+    from ..train import available_encoders
+
     for i, module in enumerate(spec.plugins):
         try:
             load_plugins([module])
         except ImportError as e:
             raise SpecError(f"plugins[{i}]: {e}") from None
+    _check_name("dataset.name", spec.dataset.name, datasets())
+    _check_name("model.encoder", spec.model.encoder, available_encoders())
     entries = spec.grid.op_entries()
     if spec.protocol.base_crop is not None:
         entries.append(("protocol.base_crop", [spec.protocol.base_crop]))
@@ -279,7 +293,7 @@ def validate_spec(data: Any, source: Optional[str] = None) -> StudySpec:
         more = f" (and {len(lines) - 1} more: {'; '.join(lines[1:3])})" if len(lines) > 1 else ""
         raise SpecError(f"{_where(source)}{lines[0]}{more}") from None
     try:
-        _validate_ops(spec)
+        _validate_names(spec)
     except SpecError as e:
         raise SpecError(f"{_where(source)}{e}") from None
     return spec
