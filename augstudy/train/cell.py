@@ -16,7 +16,7 @@ import torch
 
 from .config import CellConfig
 from .device import cpu_threads, resolve_device
-from .encoders import build_encoder
+from .encoders import build_encoder, get_encoder
 from .evaluate import evaluate
 from .loop import train
 from .method import get_method
@@ -99,28 +99,30 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
     t = cfg.training
     device = resolve_device(t.device)
     with cpu_threads(t.threads):
-        from .. import ops
+        from .. import data, ops
 
         if cfg.plugins:
             ops.load_plugins(cfg.plugins)
-        if dataset is None:
-            from .. import data
-
-            dataset = data.load(cfg.dataset.name, **cfg.dataset.params)
-        pipeline_op = ops.build(list(cfg.pipeline))
+        pipeline_op = ops.build(list(cfg.pipeline))  # bad names fail here, before any data is loaded
         base_crop_op = ops.build(cfg.protocol.base_crop) if cfg.protocol.base_crop is not None else None
+        method_cls = get_method(cfg.method)
+        get_encoder(cfg.model.encoder)
+        if dataset is None:
+            dataset = data.load(cfg.dataset.name, **cfg.dataset.params)
         image_size = max(dataset.train.image_size)
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derive_seed(cfg.seed, "init"))
             encoder = build_encoder(cfg.model.encoder, image_size, **cfg.model.encoder_params)
-            model = get_method(cfg.method)(encoder, cfg, dataset.num_classes)
+            model = method_cls(encoder, cfg, dataset.num_classes)
         aug_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "augment"))
         batch_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "batches"))
-        images = dataset.train.images.to(device)
-        labels = dataset.train.labels.to(device)
+        # drop_last keeps every step's batch (and BatchNorm statistics) full; a split smaller than
+        # one batch is one batch of all of it
+        batcher = data.DeviceBatcher(dataset.train, min(t.batch_size, len(dataset.train)), generator=batch_gen,
+                                     device=device, drop_last=True)
 
-        outcome = train(model, images, labels, cfg, device, pipeline_op, base_crop_op, aug_gen, batch_gen, progress)
+        outcome = train(model, batcher, cfg, device, pipeline_op, base_crop_op, aug_gen, progress)
         result = CellResult(cell_id=cfg.cell_id(), status="diverged" if outcome.diverged else "done",
                             loss_per_epoch=outcome.loss_per_epoch, train_seconds=outcome.seconds,
                             images_per_second=outcome.images_per_second, device=str(device), seed=cfg.seed,

@@ -40,13 +40,18 @@ def available_encoders() -> list[str]:
     return sorted(_ENCODERS)
 
 
-def build_encoder(name: str, image_size: int, **params: Any) -> nn.Module:
-    """The encoder registered as ``name`` for ``image_size`` px inputs; bad names/params raise one line."""
+def get_encoder(name: str) -> EncoderFactory:
+    """The factory registered as ``name``; an unknown name raises one line listing the known ones."""
     if name not in _ENCODERS:
         close = difflib.get_close_matches(name, _ENCODERS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise KeyError(f"unknown encoder {name!r}{hint}; registered: {', '.join(available_encoders())}")
-    factory = _ENCODERS[name]
+    return _ENCODERS[name]
+
+
+def build_encoder(name: str, image_size: int, **params: Any) -> nn.Module:
+    """The encoder registered as ``name`` for ``image_size`` px inputs; bad names/params raise one line."""
+    factory = get_encoder(name)
     accepted = [p for p in inspect.signature(factory).parameters if p != "image_size"]
     unknown = sorted(set(params) - set(accepted))
     if unknown:

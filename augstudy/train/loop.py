@@ -36,26 +36,17 @@ def autocast_for(device: torch.device, bf16: bool):
     return contextlib.nullcontext()
 
 
-def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """One epoch of shuffled index batches; the incomplete last batch is dropped (a dataset smaller
-    than ``batch_size`` gives one batch of all of it)."""
-    perm = torch.randperm(n, generator=generator)
-    size = min(batch_size, n)
-    return [perm[i:i + size] for i in range(0, n - size + 1, size)]
-
-
-def train(model: Method, images: torch.Tensor, labels: torch.Tensor, config: CellConfig, device: torch.device,
-          pipeline_op, base_crop_op, aug_generator: torch.Generator, batch_generator: torch.Generator,
-          progress: Optional[Callable[[int, float], None]] = None) -> TrainOutcome:
-    """Train ``model`` in place on uint8 ``images`` [N, 3, H, W] (already on ``device``) and ``labels``.
+def train(model: Method, batcher, config: CellConfig, device: torch.device, pipeline_op, base_crop_op,
+          aug_generator: torch.Generator, progress: Optional[Callable[[int, float], None]] = None) -> TrainOutcome:
+    """Train ``model`` in place; ``batcher`` yields one epoch of ``(x float [0, 1] on device, labels)`` per
+    iteration and has ``len()`` = batches per epoch and ``batch_size`` (``augstudy.data.DeviceBatcher``).
 
     A NaN or infinite loss stops training with ``diverged`` set (checked every step on the CPU,
     once an epoch on CUDA to avoid a sync per step).
     """
     t = config.training
-    batch_size = min(t.batch_size, images.shape[0])
-    steps_per_epoch = max(1, images.shape[0] // batch_size)
-    lr = t.lr * batch_size / 256 if t.scale_lr else t.lr
+    steps_per_epoch = len(batcher)
+    lr = t.lr * batcher.batch_size / 256 if t.scale_lr else t.lr
     optimizer = build_optimizer(model, t.optimizer, lr, t.momentum, t.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, warmup_cosine(t.epochs * steps_per_epoch, round(t.warmup_epochs * steps_per_epoch)))
@@ -68,10 +59,8 @@ def train(model: Method, images: torch.Tensor, labels: torch.Tensor, config: Cel
     start = time.perf_counter()
     for epoch in range(1, t.epochs + 1):
         total = torch.zeros((), device=device)
-        for idx in batches(images.shape[0], batch_size, batch_generator):
-            idx = idx.to(device, non_blocking=True)
-            x = images[idx].float().div_(255)
-            inputs = model.make_inputs(x, labels[idx], pipeline_op, base_crop_op, aug_generator)
+        for x, y in batcher:
+            inputs = model.make_inputs(x, y, pipeline_op, base_crop_op, aug_generator)
             inputs = tuple(v.contiguous(memory_format=memory_format) if v.ndim == 4 else v for v in inputs)
             with autocast_for(device, t.bf16):
                 loss = loss_fn(*inputs)
@@ -83,7 +72,7 @@ def train(model: Method, images: torch.Tensor, labels: torch.Tensor, config: Cel
             optimizer.step()
             schedule.step()
             total += loss.detach()
-            out.images += int(idx.shape[0])
+            out.images += int(x.shape[0])
         mean = total.item() / steps_per_epoch
         if not math.isfinite(mean):
             out.diverged = True

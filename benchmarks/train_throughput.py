@@ -1,0 +1,160 @@
+"""SimCLR training throughput: augstudy's loop against a reference built from lightly, in one run.
+
+    python benchmarks/train_throughput.py                          # resnet-tiny, batch 256, 32 px, CPU
+    python benchmarks/train_throughput.py --encoder resnet18 --threads 2 --images 2048
+    python benchmarks/train_throughput.py --gpu-epoch               # CUDA: one CIFAR-size epoch, ResNet-18
+
+Both loops train the same encoder and projection head with AdamW on NT-Xent for the same number of
+images at 32 px with SimCLR's views (random resized crop + flip, color jitter 0.8, grayscale 0.2, no
+blur at 32 px): augstudy makes the views on the batch (``crop`` + ``color`` operators, on-device
+batching); the reference is lightly's ``SimCLRTransform`` in a DataLoader over PIL images and lightly's
+``NTXentLoss``. Images/s counts source images (two views each). Results go to BENCHMARKS.md by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import torch
+
+from augstudy.data import Dataset, DeviceBatcher, Split
+from augstudy.ops import build
+from augstudy.train import CellConfig, build_encoder
+from augstudy.train.heads import ProjectionHead
+from augstudy.train.loop import autocast_for, train
+from augstudy.train.method import get_method
+from augstudy.train.views import make_views
+
+
+def random_split(n: int, size: int, seed: int = 0) -> Split:
+    """Smooth random uint8 images (content does not matter for throughput)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.nn.functional.interpolate(torch.rand(n, 3, size // 4, size // 4, generator=g), size=size, mode="bilinear")
+    return Split((x * 255).to(torch.uint8), torch.randint(0, 10, (n,), generator=g))
+
+
+def config(args, device: str) -> CellConfig:
+    return CellConfig.model_validate({
+        "pipeline": ["crop", "color"], "protocol": {"name": "symmetric", "base_crop": None},
+        "model": {"encoder": args.encoder},
+        "training": {"epochs": args.epochs, "batch_size": args.batch_size, "device": device, "threads": args.threads,
+                     "compile": args.compile, "channels_last": True, "bf16": True},
+    })
+
+
+def run_augstudy(args, split: Split, device: torch.device) -> float:
+    """Images/s of augstudy's training loop (the one ``run_cell`` uses), after one warmup epoch."""
+    cfg = config(args, str(device))
+    torch.manual_seed(0)
+    model = get_method("simclr")(build_encoder(args.encoder, args.size), cfg, 10)
+    pipeline = build(cfg.pipeline)
+    gen = torch.Generator(device=device).manual_seed(0)
+    batcher = DeviceBatcher(split, args.batch_size, seed=0, device=device)
+    warm = cfg.model_copy(update={"training": cfg.training.model_copy(update={"epochs": 1})})
+    train(model, batcher, warm, device, pipeline, None, gen)
+    out = train(model, batcher, cfg, device, pipeline, None, gen)
+    return out.images_per_second
+
+
+def run_lightly(args, split: Split, workers: int) -> float:
+    """Images/s of the reference: lightly SimCLRTransform in a DataLoader + lightly NTXentLoss (CPU)."""
+    from lightly.loss import NTXentLoss
+    from lightly.transforms import SimCLRTransform
+    from torchvision.transforms.functional import to_pil_image
+
+    transform = SimCLRTransform(input_size=args.size, gaussian_blur=0.0, normalize=None)
+
+    class Images(torch.utils.data.Dataset):
+        def __init__(self) -> None:
+            self.pil = [to_pil_image(img) for img in split.images]
+
+        def __len__(self) -> int:
+            return len(self.pil)
+
+        def __getitem__(self, i: int):
+            return transform(self.pil[i]), int(split.labels[i])
+
+    loader = torch.utils.data.DataLoader(Images(), batch_size=args.batch_size, shuffle=True, drop_last=True,
+                                         num_workers=workers, persistent_workers=workers > 0,
+                                         generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    encoder = build_encoder(args.encoder, args.size)
+    model = torch.nn.Sequential(encoder, ProjectionHead(encoder.out_dim))
+    model = model.to(memory_format=torch.channels_last).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    loss_fn = NTXentLoss(temperature=0.2)
+
+    def epoch() -> int:
+        n = 0
+        for (v1, v2), _ in loader:
+            z = model(torch.cat([v1, v2]).contiguous(memory_format=torch.channels_last))
+            loss = loss_fn(z[: len(v1)], z[len(v1):])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            n += len(v1)
+        return n
+
+    epoch()  # warmup (worker start, allocator)
+    start, n = time.perf_counter(), 0
+    for _ in range(args.epochs):
+        n += epoch()
+    return n / (time.perf_counter() - start)
+
+
+def gpu_epoch(args) -> None:
+    """One epoch of 50,000 32 px images x 2 views, ResNet-18, on CUDA; the share of time in augmentation."""
+    device = torch.device("cuda")
+    args.encoder, args.epochs = "resnet18", 1
+    split = random_split(50_000, 32)
+    cfg = config(args, "cuda")
+    pipeline = build(cfg.pipeline)
+    model = get_method("simclr")(build_encoder("resnet18", 32), cfg, 10)
+    gen = torch.Generator(device=device).manual_seed(0)
+    batcher = DeviceBatcher(split, args.batch_size, seed=0, device=device)
+    train(model, batcher, cfg, device, pipeline, None, gen)  # warmup (cudnn autotune, compile)
+    out = train(model, batcher, cfg, device, pipeline, None, gen)
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for x, _ in batcher:
+        make_views(x, pipeline, None, "symmetric", gen)
+    torch.cuda.synchronize()
+    aug = time.perf_counter() - start
+    print(f"| {torch.cuda.get_device_name()} | resnet18 | {args.batch_size} | compile={args.compile} | "
+          f"{out.seconds:.2f} s | {out.images_per_second:,.0f} | {100 * aug / out.seconds:.0f}% |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--encoder", default="resnet-tiny")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--images", type=int, default=2048, help="training images per epoch (CPU runs)")
+    p.add_argument("--epochs", type=int, default=2, help="timed epochs after one warmup epoch")
+    p.add_argument("--size", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--workers", type=int, nargs="*", default=[0, 2], help="DataLoader workers for the reference")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--gpu-epoch", action="store_true", help="the CUDA benchmark instead of the CPU comparison")
+    args = p.parse_args()
+    if args.gpu_epoch:
+        if not torch.cuda.is_available():
+            raise SystemExit("--gpu-epoch needs a CUDA device")
+        gpu_epoch(args)
+        return
+    torch.set_num_threads(args.threads)
+    split = random_split(args.images, args.size)
+    ours = run_augstudy(args, split, torch.device("cpu"))
+    print(f"CPU: {platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}; "
+          f"{args.encoder}, batch {args.batch_size}, {args.size} px, {args.images} images x {args.epochs} epochs")
+    print("| loop | images/s | vs reference |")
+    print("|---|---|---|")
+    refs = {w: run_lightly(args, split, w) for w in args.workers}
+    best = max(refs.values())
+    print(f"| augstudy (batched ops, DeviceBatcher) | {ours:,.0f} | {ours / best:.2f}x |")
+    for w, ips in refs.items():
+        print(f"| lightly SimCLRTransform + DataLoader({w} workers) + NTXentLoss | {ips:,.0f} | {ips / best:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
