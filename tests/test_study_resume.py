@@ -42,12 +42,18 @@ def wait_for_cells(root: Path, n: int, proc, timeout: float = 60.0) -> None:
     raise AssertionError(f"fewer than {n} cells finished in {timeout} s")
 
 
-def test_kill_9_mid_grid_loses_no_completed_cell_and_the_rerun_completes_the_rest(tmp_path):
+def interrupt_run(tmp_path, after_cells: int, sig: int):
+    """Start a run in a subprocess, send ``sig`` once ``after_cells`` cells are done; return its pieces."""
     spec, proc = start_run(tmp_path)
     root = tmp_path / "fake"
-    wait_for_cells(root, 3, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+    wait_for_cells(root, after_cells, proc)
+    proc.send_signal(sig)
+    out = proc.communicate(timeout=30)[0].decode()
+    return spec, root, proc, out
+
+
+def test_kill_9_mid_grid_loses_no_completed_cell_and_the_rerun_completes_the_rest(tmp_path):
+    spec, root, proc, _ = interrupt_run(tmp_path, 3, signal.SIGKILL)
     before = snapshot(root)
     n_before = len({Path(p).parent.name for p in before})
     assert 3 <= n_before < 9
@@ -62,11 +68,7 @@ def test_kill_9_mid_grid_loses_no_completed_cell_and_the_rerun_completes_the_res
 
 
 def test_ctrl_c_stops_cleanly_releases_the_lock_and_keeps_finished_cells(tmp_path):
-    spec, proc = start_run(tmp_path)
-    root = tmp_path / "fake"
-    wait_for_cells(root, 2, proc)
-    proc.send_signal(signal.SIGINT)
-    out = proc.communicate(timeout=30)[0].decode()
+    spec, root, proc, out = interrupt_run(tmp_path, 2, signal.SIGINT)
     assert proc.returncode != 0 and "interrupted" in out and "rerun the same command to resume" in out
     assert not (root / ".lock").exists()
     assert json.loads((root / "study.json").read_text())["state"] == "interrupted"

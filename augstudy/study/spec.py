@@ -168,16 +168,10 @@ class StudySpec(_Strict):
     #: The YAML file this spec came from (set by :func:`load_spec`; not a key of the file).
     source: Optional[str] = Field(None, exclude=True)
 
-    @field_validator("methods")
+    @field_validator("methods", "seeds")
     @classmethod
-    def _methods(cls, v: list[str]) -> list[str]:
-        _unique("methods", v)
-        return v
-
-    @field_validator("seeds")
-    @classmethod
-    def _seeds(cls, v: list[int]) -> list[int]:
-        _unique("seeds", [str(s) for s in v])
+    def _distinct(cls, v: list, info) -> list:
+        _unique(info.field_name, [str(s) for s in v])
         return v
 
     @property
