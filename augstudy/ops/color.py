@@ -65,15 +65,16 @@ def color_jitter(x: torch.Tensor, params: Params) -> torch.Tensor:
         if active.any():
             # x <- clamp(w x + (1 - w) t), t = 0 (brightness), mean grey (contrast), grey image (saturation)
             target = None
+            keep = 1 - weight
             if (is_sat & active).any():
-                target = grayscale(x).mul_(per_image((1 - weight) * is_sat))
-            if (is_con & active).any():
-                mean = per_image((x.mean((2, 3)) @ gray_w) * (1 - weight) * is_con)
-                target = mean if target is None else target.add_(mean)
+                target = grayscale(x).mul_(per_image(keep * is_sat))
+            if (is_con & active).any():  # mean grey = grey-weighted channel means
+                mean = per_image((x.mean((2, 3)) @ gray_w) * keep * is_con)
+                target = mean.expand_as(x[:, :1]).contiguous() if target is None else target.add_(mean)
             if target is None:
                 x = (x * per_image(weight)).clamp_(max=1.0)
-            else:
-                x = (x * per_image(weight)).add_(target).clamp_(0.0, 1.0)
+            else:  # one fused pass: target plane + w * x (a plane target broadcasts fast, a scalar one slowly)
+                x = torch.addcmul(target, x, per_image(weight)).clamp_(0.0, 1.0)
             owned = True
         idx = ((step == HUE) & (hue != 0)).nonzero()[:, 0]
         if idx.numel():
@@ -82,12 +83,12 @@ def color_jitter(x: torch.Tensor, params: Params) -> torch.Tensor:
     return x
 
 
-def color_drop(x: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+def color_drop(x: torch.Tensor, drop: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     """Replace the images where ``drop`` is True by their grey version (3 equal channels)."""
     idx = drop.nonzero()[:, 0]
     if idx.numel() == 0:
         return x
-    x = x.clone()
+    x = x if inplace else x.clone()
     x.index_copy_(0, idx, grayscale(x.index_select(0, idx)).expand(-1, 3, -1, -1))
     return x
 
@@ -124,7 +125,8 @@ class Color(Operator):
         return params
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return color_drop(color_jitter(x, params), params["drop"])
+        y = color_jitter(x, params)
+        return color_drop(y, params["drop"], inplace=y is not x)
 
 
 @operator("color_jitter")

@@ -1,7 +1,7 @@
 """Validation of operator parameters and of image batches, with one-line messages."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from pydantic import ValidationError
@@ -47,15 +47,22 @@ def valid_range(field: Any) -> str:
     return ""
 
 
-def check_images(x: Any, where: str = "operator") -> None:
-    """Enforce the operator contract on an input batch: float32 [B, 3, H, W] in [0, 1]."""
+def check_images(x: Any, where: str | Callable[[], str] = "operator") -> None:
+    """Enforce the operator contract on an input batch: float32 [B, 3, H, W] in [0, 1].
+
+    ``where`` names the operator in messages (a callable is only called on error).
+    """
+    def name() -> str:
+        return where() if callable(where) else where
+
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{where}: expected a torch.Tensor, got {type(x).__name__}")
+        raise TypeError(f"{name()}: expected a torch.Tensor, got {type(x).__name__}")
     if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"{where}: expected a float32 batch [B, 3, H, W], got shape {tuple(x.shape)}")
+        raise ValueError(f"{name()}: expected a float32 batch [B, 3, H, W], got shape {tuple(x.shape)}")
     if x.dtype != torch.float32:
-        raise ValueError(f"{where}: expected dtype float32 in [0, 1], got {x.dtype} (convert uint8 with x.float() / 255)")
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        lo, hi = x.min().item(), x.max().item()
-        hint = "; divide 0-255 values by 255" if hi > 1.5 and lo >= 0 else ""
-        raise ValueError(f"{where}: expected values in [0, 1], got [{lo:.3g}, {hi:.3g}]{hint}")
+        raise ValueError(f"{name()}: expected dtype float32 in [0, 1], got {x.dtype} (convert uint8 with x.float() / 255)")
+    if x.numel():
+        lo, hi = (v.item() for v in torch.aminmax(x))
+        if lo < 0 or hi > 1:
+            hint = "; divide 0-255 values by 255" if hi > 1.5 and lo >= 0 else ""
+            raise ValueError(f"{name()}: expected values in [0, 1], got [{lo:.3g}, {hi:.3g}]{hint}")
