@@ -79,6 +79,46 @@ def plot(
         typer.echo(str(written))
 
 
+def parse_key_values(pairs: Optional[List[str]], flag: str = "--param") -> dict:
+    """``["size=64", "palette=false"]`` -> ``{"size": 64, "palette": False}`` (values parsed as YAML scalars)."""
+    import yaml
+
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{flag} {pair!r}: expected key=value, e.g. {flag} size=64")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            raise ValueError(f"{flag} {pair!r}: the value is not a valid YAML scalar or list") from None
+    return out
+
+
+@data_app.command("info")
+@user_errors
+def data_info(
+    name: str = typer.Argument(..., help="A registered dataset: synthetic, cifar10, cifar100, stl10, imagefolder, ..."),
+    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Dataset param key=value (YAML value), repeatable, e.g. --param root=data/pets --param size=64."),
+) -> None:
+    """Load a dataset (generating or decoding it into the cache if needed) and print its splits, image size, classes and cache."""
+    from .data import load
+
+    ds = load(name, **parse_key_values(param))
+    h, w = ds.train.image_size
+    counts = ds.train.labels.bincount(minlength=ds.num_classes).tolist()
+    typer.echo(f"dataset   {name}")
+    typer.echo(f"train     {len(ds.train)} images")
+    typer.echo(f"test      {len(ds.test)} images")
+    typer.echo(f"image     3 x {h} x {w} uint8")
+    typer.echo(f"classes   {ds.num_classes}: {', '.join(ds.classes[:20])}{' ...' if ds.num_classes > 20 else ''}")
+    typer.echo(f"per class train {min(counts)}..{max(counts)}")
+    if ds.info.get("skipped"):
+        typer.echo(f"skipped   {ds.info['skipped']} corrupt file(s)")
+    hit = " (cache hit)" if ds.info.get("cache_hit") else ""
+    typer.echo(f"cache     {ds.info.get('cache') or 'not cached'}{hit}")
+
+
 @app.command("ops")
 @user_errors
 def ops_list(
