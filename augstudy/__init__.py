@@ -6,8 +6,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .data import dataset  # noqa: E402
 from .ops import operator  # noqa: E402
 from .study import load_results, run_study  # noqa: E402
 from .train import encoder  # noqa: E402
 
-__all__ = ["__version__", "operator", "encoder", "run_study", "load_results"]
+__all__ = ["__version__", "operator", "dataset", "encoder", "run_study", "load_results"]
