@@ -141,7 +141,7 @@ def main() -> None:
         for size in args.sizes:
             small = size <= 64
             n = (2048 if small else 256) * (8 if device != "cpu" else 1)
-            batch = 512 if small else (256 if device != "cpu" else 64)
+            batch = 256 if small else (256 if device != "cpu" else 64)
             res = measure(size, n, device, args.rounds, batch)
             ours = res["augstudy (batched)"]["best"]
             for name, r in res.items():

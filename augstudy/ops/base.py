@@ -50,6 +50,21 @@ def ordered(lo: str, hi: str):
     return model_validator(mode="after")(check)
 
 
+def on_subset(x: torch.Tensor, mask: torch.Tensor, fn, inplace: bool = False) -> torch.Tensor:
+    """Images where ``mask`` [B] is True replaced by ``fn(x[mask], idx)``; ``x`` itself when none is.
+
+    ``inplace`` writes into ``x`` (only for a tensor the caller owns); otherwise a copy is made.
+    """
+    idx = mask.nonzero()[:, 0]
+    if idx.numel() == 0:
+        return x
+    if idx.numel() == x.shape[0]:
+        return fn(x, idx)
+    out = x if inplace else x.clone()
+    out.index_copy_(0, idx, fn(x.index_select(0, idx), idx))
+    return out
+
+
 class OperatorParams(BaseModel):
     """Base for an operator's typed, validated constructor parameters (frozen, no extras)."""
 

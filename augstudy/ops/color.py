@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from .base import Operator, OperatorParams, Params, draw_mask, draw_uniform, per_image
+from .base import Operator, OperatorParams, Params, draw_mask, draw_uniform, on_subset, per_image
 from .registry import operator
 
 #: Step codes in ``params["order"]``.
@@ -76,21 +76,14 @@ def color_jitter(x: torch.Tensor, params: Params) -> torch.Tensor:
             else:  # one fused pass: target plane + w * x (a plane target broadcasts fast, a scalar one slowly)
                 x = torch.addcmul(target, x, per_image(weight)).clamp_(0.0, 1.0)
             owned = True
-        idx = ((step == HUE) & (hue != 0)).nonzero()[:, 0]
-        if idx.numel():
-            x, owned = (x, True) if owned else (x.clone(), True)
-            x.index_copy_(0, idx, adjust_hue(x.index_select(0, idx), hue.index_select(0, idx)))
+        y = on_subset(x, (step == HUE) & (hue != 0), lambda xs, idx: adjust_hue(xs, hue[idx]), inplace=owned)
+        owned, x = owned or y is not x, y
     return x
 
 
 def color_drop(x: torch.Tensor, drop: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     """Replace the images where ``drop`` is True by their grey version (3 equal channels)."""
-    idx = drop.nonzero()[:, 0]
-    if idx.numel() == 0:
-        return x
-    x = x if inplace else x.clone()
-    x.index_copy_(0, idx, grayscale(x.index_select(0, idx)).expand(-1, 3, -1, -1))
-    return x
+    return on_subset(x, drop, lambda xs, idx: grayscale(xs).expand(-1, 3, -1, -1).contiguous(), inplace)
 
 
 def sample_jitter(strength: float, p: float, batch_size: int, generator: torch.Generator,

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from .base import Operator, OperatorParams, Params, draw_mask, draw_seed, draw_uniform, ordered, per_image
+from .base import Operator, OperatorParams, Params, draw_mask, draw_seed, draw_uniform, on_subset, ordered, per_image
 from .color import grayscale
 from .registry import operator
 
@@ -62,18 +62,6 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, size: int) -> torch.Tens
     return out.clamp_(0.0, 1.0)  # the weights sum to 1 only up to rounding
 
 
-def _subset(x: torch.Tensor, mask: torch.Tensor, fn) -> torch.Tensor:
-    """``fn(x[mask], idx)`` written back into a copy of ``x``; ``x`` itself when the mask is empty."""
-    idx = mask.nonzero()[:, 0]
-    if idx.numel() == 0:
-        return x
-    if idx.numel() == x.shape[0]:
-        return fn(x, idx)
-    out = x.clone()
-    out.index_copy_(0, idx, fn(x.index_select(0, idx), idx))
-    return out
-
-
 @operator("blur")
 class Blur(Operator):
     """Gaussian blur, sigma U[0.1, 2.0], kernel about 10% of the image side, applied with p (0.5 in the SimCLR pipeline)."""
@@ -93,7 +81,7 @@ class Blur(Operator):
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         size = blur_kernel_size(min(x.shape[2:]), self.kernel_fraction)
         sigma = params["sigma"]
-        return _subset(x, params["apply"], lambda xs, idx: gaussian_blur(xs, sigma.index_select(0, idx), size))
+        return on_subset(x, params["apply"], lambda xs, idx: gaussian_blur(xs, sigma.index_select(0, idx), size))
 
 
 @operator("sobel")
@@ -107,7 +95,7 @@ class Sobel(Operator):
         return {"apply": draw_mask(generator, batch_size, self.p, device)}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return _subset(x, params["apply"], lambda xs, idx: sobel(xs))
+        return on_subset(x, params["apply"], lambda xs, idx: sobel(xs))
 
 
 def sobel(x: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field, model_validator
 
-from .base import Operator, OperatorParams, Params, draw_mask, draw_uniform, ordered, per_image
+from .base import Operator, OperatorParams, Params, draw_mask, draw_uniform, on_subset, ordered, per_image
 from .registry import operator
 
 #: Attempts per image before the centre-crop fallback (torchvision's RandomResizedCrop uses 10).
@@ -143,16 +143,17 @@ class Rotate(Operator):
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         """Square images rotate exactly; non-square ones at 90/270 are resized back to [H, W] (bilinear)."""
         k = params["k"] % 4
-        out = x.clone()
-        for turns in (1, 2, 3):
-            idx = (k == turns).nonzero()[:, 0]
-            if idx.numel() == 0:
-                continue
-            r = torch.rot90(x.index_select(0, idx), turns, dims=(2, 3))
-            if r.shape[2:] != x.shape[2:]:
-                r = F.interpolate(r, size=x.shape[2:], mode="bilinear", align_corners=False)
-            out.index_copy_(0, idx, r)
+        out = x
+        for turns in (1, 2, 3):  # three groups, not a loop over images
+            out = on_subset(out, k == turns, lambda xs, idx, t=turns: self._turn(xs, t), inplace=out is not x)
         return out
+
+    @staticmethod
+    def _turn(x: torch.Tensor, turns: int) -> torch.Tensor:
+        r = torch.rot90(x, turns, dims=(2, 3))
+        if r.shape[2:] != x.shape[2:]:
+            r = F.interpolate(r, size=x.shape[2:], mode="bilinear", align_corners=False)
+        return r.contiguous()
 
 
 @operator("cutout")
