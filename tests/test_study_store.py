@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from augstudy import load_results, run_study
 from augstudy.cli import app
-from augstudy.errors import StudyLockedError
+from augstudy.errors import AugstudyError, StudyLockedError
 from augstudy.study import StudyLock, StudyStore, expand, validate_spec
 from augstudy.study.store import COLUMNS
 
@@ -31,6 +31,12 @@ def fake_cell(config):
             "linear_top1_z": None, "knn_top1_z": None, "loss_per_epoch": [5.0, 4.0 + h % 7 / 10],
             "train_seconds": 0.5, "eval_seconds": 0.1, "images_per_second": 100.0, "device": "cpu",
             "seed": config.seed, "versions": {}, "error": None}
+
+
+def where_am_i(config):
+    """Reports the GPU this worker process was given, and its pid."""
+    time.sleep(0.2)
+    return {**fake_cell(config), "device": f"gpu {os.environ.get('CUDA_VISIBLE_DEVICES')} pid {os.getpid()}"}
 
 
 def blur_fails(config):
@@ -98,6 +104,8 @@ def test_rerun_skips_done_cells_and_force_and_only_recompute(tmp_path):
     calls.clear()
     run_study(quick_spec(seeds=[0, 1, 2]), out=tmp_path, cell_fn=counting, progress=False)
     assert len(calls) == 9  # only the new seed's cells
+    with pytest.raises(AugstudyError, match="--only sobel matches none of the 18 cells of study 'fake'"):
+        run_study(quick_spec(), out=tmp_path, cell_fn=counting, progress=False, only=["sobel"])
 
 
 def test_failed_cells_are_recorded_the_grid_goes_on_and_a_rerun_retries_them(tmp_path, capsys):
@@ -188,3 +196,16 @@ def test_two_workers_give_the_same_table_as_one(tmp_path):
     one = run_study(quick_spec(), out=tmp_path / "w1", cell_fn=fake_cell, progress=False, workers=1)
     two = run_study(quick_spec(), out=tmp_path / "w2", cell_fn=fake_cell, progress=False, workers=2)
     pd.testing.assert_frame_equal(one.drop(columns=["train_seconds"]), two.drop(columns=["train_seconds"]))
+
+
+def test_several_gpus_run_one_cell_per_gpu_each_worker_keeping_its_own(tmp_path):
+    spec = quick_spec(seeds=[0], executor={"kind": "local", "workers": 1, "gpus": [3, 5]})
+    df = run_study(spec, out=tmp_path, cell_fn=where_am_i, progress=False)
+    assert (df["status"] == "done").all()
+    gpu_of_pid = {}
+    for device in df["device"]:
+        _, gpu, _, pid = device.split()
+        assert gpu_of_pid.setdefault(pid, gpu) == gpu  # a worker process keeps its GPU
+    assert set(gpu_of_pid.values()) == {"3", "5"} and len(gpu_of_pid) == 2  # two workers, one per GPU
+    info = json.loads((tmp_path / "fake" / "study.json").read_text())
+    assert info["executor"]["workers"] == 2 and info["executor"]["gpus"] == [3, 5]

@@ -45,14 +45,14 @@ def _dataset_for(config) -> Any:
 
 
 def _claim_gpu(lock_dir: str, gpus: list[int]) -> int:
-    """Own one GPU for the life of this worker process (an flock, freed when the process dies)."""
+    """Own one GPU slot for the life of this worker process (an flock, freed when the process dies)."""
     global _gpu_claim
     import fcntl
 
     if _gpu_claim is not None:
         return _gpu_claim[1]
-    for gpu in gpus:
-        f = open(Path(lock_dir) / f".gpu{gpu}.lock", "w")
+    for slot, gpu in enumerate(gpus):  # a GPU listed twice takes two cells at once
+        f = open(Path(lock_dir) / f".gpu-slot{slot}.lock", "w")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 import pandas as pd
 
 from .. import __version__
+from ..errors import AugstudyError
 from .executors import CellFn, run_dask, run_local, visible_gpus
 from .grid import Cell, expand, select
 from .lock import StudyLock
@@ -101,7 +102,7 @@ def estimate_seconds(store: StudyStore, cells: list[Cell], todo: list[Cell], pla
         return 0.0
     if not times:
         return None
-    parallel = max(1, len(plan.gpus) if len(plan.gpus) > 1 else plan.workers)
+    parallel = max(1, plan.workers)
     return statistics.median(times) * len(todo) / min(parallel, len(todo))
 
 
@@ -143,6 +144,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     plan = Plan(spec, executor)
     cells = expand(spec)
     selected = select(cells, only)
+    if not selected:
+        raise AugstudyError(f"--only {' '.join(only or [])} matches none of the {len(cells)} cells of study {spec.name!r}")
     store = StudyStore(spec.study_dir, spec.name, spec.grid.kind)
     todo, seen = [], set()
     for c in selected:

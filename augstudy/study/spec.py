@@ -125,7 +125,7 @@ class ExecutorConfig(_Strict):
     kind: Literal["local", "dask"] = "local"
     workers: int = Field(1, ge=1)  # local: cells at once (threads per cell = cores // workers)
     address: Optional[str] = None  # dask: scheduler address, e.g. tcp://127.0.0.1:8786
-    gpus: Optional[list[int]] = None  # local: GPU indices, one cell per GPU (None: all visible GPUs)
+    gpus: Optional[list[int]] = None  # local: GPU indices, one cell per entry (None: all visible GPUs)
 
     @model_validator(mode="before")
     @classmethod
