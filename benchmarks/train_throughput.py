@@ -22,7 +22,7 @@ from augstudy.data import Dataset, DeviceBatcher, Split
 from augstudy.ops import build
 from augstudy.train import CellConfig, build_encoder
 from augstudy.train.heads import ProjectionHead
-from augstudy.train.loop import autocast_for, train
+from augstudy.train.loop import train
 from augstudy.train.method import get_method
 from augstudy.train.views import make_views
 

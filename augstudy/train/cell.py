@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Union
 import torch
 
 from .config import CellConfig
-from .device import cpu_threads, resolve_device
+from .device import cpu_threads, resolve_device, uses_bf16
 from .encoders import build_encoder, get_encoder
 from .evaluate import evaluate
 from .loop import train
@@ -131,7 +131,7 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
             return result
         start = time.perf_counter()
         metrics = evaluate(model.encoder, dataset, cfg.evaluation, device, model.projector,
-                           bf16=t.bf16, channels_last=t.channels_last)
+                           bf16=uses_bf16(device, t.bf16, t.cpu_bf16), channels_last=t.channels_last)
         result.eval_seconds = time.perf_counter() - start
         for key, value in metrics.items():
             setattr(result, key, value)

@@ -1,4 +1,4 @@
-"""Where a cell runs: resolve ``"auto"`` to a device, and scope the CPU thread count to a cell."""
+"""Where a cell runs: resolve ``"auto"`` to a device, scope the CPU thread count, bf16 autocast."""
 from __future__ import annotations
 
 import contextlib
@@ -32,3 +32,13 @@ def cpu_threads(threads: Optional[int]) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def uses_bf16(device: torch.device, bf16: bool, cpu_bf16: bool) -> bool:
+    """Whether a cell autocasts to bf16: ``bf16`` on CUDA, ``cpu_bf16`` on the CPU."""
+    return bf16 if device.type == "cuda" else (cpu_bf16 and device.type == "cpu")
+
+
+def autocast_for(device: torch.device, enabled: bool):
+    """bf16 autocast on ``device`` when ``enabled``; a no-op context otherwise."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else contextlib.nullcontext()

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import EvaluationConfig
-from .loop import autocast_for
+from .device import autocast_for
 
 
 @torch.no_grad()

@@ -1,7 +1,6 @@
 """The training loop shared by every method: batching, views, optimiser, schedule, divergence."""
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from typing import Callable, Optional
 import torch
 
 from .config import CellConfig
+from .device import autocast_for, uses_bf16
 from .method import Method
 from .optim import build_optimizer, warmup_cosine
 
@@ -27,13 +27,6 @@ class TrainOutcome:
     @property
     def images_per_second(self) -> float:
         return self.images / self.seconds if self.seconds > 0 else 0.0
-
-
-def autocast_for(device: torch.device, bf16: bool):
-    """bf16 autocast on CUDA when asked; nothing elsewhere."""
-    if device.type == "cuda" and bf16:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def train(model: Method, batcher, config: CellConfig, device: torch.device, pipeline_op, base_crop_op,
@@ -54,6 +47,7 @@ def train(model: Method, batcher, config: CellConfig, device: torch.device, pipe
     model.to(device=device, memory_format=memory_format).train()
     loss_fn = torch.compile(model) if t.compile else model
     check_each_step = device.type != "cuda"
+    bf16 = uses_bf16(device, t.bf16, t.cpu_bf16)
 
     out = TrainOutcome()
     start = time.perf_counter()
@@ -62,7 +56,7 @@ def train(model: Method, batcher, config: CellConfig, device: torch.device, pipe
         for x, y in batcher:
             inputs = model.make_inputs(x, y, pipeline_op, base_crop_op, aug_generator)
             inputs = tuple(v.contiguous(memory_format=memory_format) if v.ndim == 4 else v for v in inputs)
-            with autocast_for(device, t.bf16):
+            with autocast_for(device, bf16):
                 loss = loss_fn(*inputs)
             if check_each_step and not math.isfinite(loss.item()):
                 total = loss.detach()
