@@ -69,6 +69,7 @@ def save_entry(path: Path, dataset: Dataset) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a cache next to shared data should be readable
         arrays = {
             "train_images": dataset.train.images, "train_labels": dataset.train.labels,
             "test_images": dataset.test.images, "test_labels": dataset.test.labels,

@@ -197,9 +197,10 @@ def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.
     if size is not None and (not isinstance(size, int) or size < 1):
         raise ValueError(f"imagefolder size={size!r} must be a positive integer (pixels)")
     index = scan(root, test_fraction, seed)
+    skip = len(str(Path(root).expanduser()))  # paths relative to root: a moved folder keeps its cache
+    stamp = [(str(f)[skip:], st.st_mtime_ns, st.st_size)
+             for f, st in ((f, f.stat()) for f in index.train_files + index.test_files)]
     root = Path(root).expanduser().resolve()
-    stamp = [(str(f.relative_to(root)), f.stat().st_mtime_ns, f.stat().st_size)
-             for f in index.train_files + index.test_files]
     payload = {"version": DECODER_VERSION, "size": size, "test_fraction": test_fraction, "seed": seed,
                "skip_corrupt": skip_corrupt, "files": cache_key(stamp)}
 
