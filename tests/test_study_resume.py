@@ -24,7 +24,7 @@ run_study({spec!r}, out={out!r}, cell_fn=fake_cell, progress=True)
 """
 
 
-def start_run(tmp_path, delay="0.4"):
+def start_run(tmp_path, delay="1.0"):
     spec = tmp_path / "study.yaml"
     spec.write_text(yaml.safe_dump(quick_spec(seeds=[0])))
     env = {**os.environ, "AUGSTUDY_FAKE_SLEEP": delay}
