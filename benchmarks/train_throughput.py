@@ -128,6 +128,8 @@ def gpu_epoch(args) -> None:
         make_views(x, pipeline, None, "symmetric", gen)
     torch.cuda.synchronize()
     aug = time.perf_counter() - start
+    print("| GPU | encoder | batch | compile | epoch (50,000 x 2 views) | images/s | time making views |")
+    print("|---|---|---:|---|---:|---:|---:|")
     print(f"| {torch.cuda.get_device_name()} | resnet18 | {args.batch_size} | compile={args.compile} | "
           f"{out.seconds:.2f} s | {out.images_per_second:,.0f} | {100 * aug / out.seconds:.0f}% |")
 
