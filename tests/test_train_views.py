@@ -36,13 +36,19 @@ def test_asymmetric_one_branch_is_identity():
     torch.testing.assert_close(v1, x + 0.25)
 
 
-def test_asymmetric_with_base_crop_crops_both_branches_independently():
+def test_asymmetric_base_crop_is_shared_and_the_second_branch_is_that_crop():
     x, spy, crop = _x(), Spy(), build("crop")
     v1, v2 = make_views(x, spy, crop, "asymmetric", torch.Generator().manual_seed(1))
     assert len(spy.calls) == 1
-    # the second branch is a crop of x only: the spy never saw it, and it is not the spy's output
-    assert not torch.equal(v2, x) and not torch.equal(v2, spy.calls[0])
-    assert v1.shape == v2.shape == x.shape
+    # one crop per image, shared: the spy transformed exactly the second branch, which is no longer x
+    assert torch.equal(spy.calls[0], v2) and not torch.equal(v2, x)
+    torch.testing.assert_close(v1, v2 + 0.25)
+
+
+def test_symmetric_base_crop_is_drawn_per_branch():
+    x, crop = _x(), build("crop")
+    v1, v2 = make_views(x, None, crop, "symmetric", torch.Generator().manual_seed(1))
+    assert v1.shape == v2.shape == x.shape and not torch.equal(v1, v2)
 
 
 def test_symmetric_draws_the_pipeline_on_both_branches():

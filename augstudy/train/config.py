@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Bump when a change to the training or evaluation code changes results: old cells are recomputed.
-TRAIN_CODE_VERSION = "1"
+TRAIN_CODE_VERSION = "2"
 
 OpSpec = Union[str, dict[str, Any]]
 
@@ -59,9 +59,9 @@ class TrainingConfig(_Strict):
 class ProtocolConfig(_Strict):
     """How the two views are made.
 
-    ``asymmetric`` (the paper's Figure 5): both views get ``base_crop`` (null to switch it off),
-    then the study's pipeline is applied to the first view only; the second stays the identity.
-    ``symmetric``: both views draw the pipeline independently (standard SimCLR).
+    ``asymmetric`` (the paper's Figure 5): each image gets ``base_crop`` once (null switches it off),
+    shared by both views; the study's pipeline then goes to the first view only, the second view
+    stays that crop (the identity). ``symmetric``: each view draws its own crop and pipeline.
     """
 
     name: Literal["asymmetric", "symmetric"] = "asymmetric"

@@ -27,17 +27,19 @@ def make_views(x: torch.Tensor, pipeline_op, base_crop_op, protocol: Literal["as
                generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Two views of the batch ``x`` (float32 [B, 3, H, W] in [0, 1]).
 
-    Both views first get ``base_crop_op`` (drawn independently; None to switch it off).
-    ``asymmetric``: ``pipeline_op`` is applied to the first view only, the second is the identity.
-    ``symmetric``: both views draw ``pipeline_op`` independently. ``pipeline_op`` None = identity.
+    ``asymmetric`` (the paper's Figure 5): each image gets ``base_crop_op`` once, shared by both
+    views ("we always first randomly crop images and resize them to the same resolution"); then
+    ``pipeline_op`` goes to the first view only and the second view is that crop itself, the
+    identity t(x) = x. ``symmetric``: each view draws its own base crop and its own pipeline.
+    ``base_crop_op`` None switches the crop off; ``pipeline_op`` None is the identity.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol.name={protocol!r} is not valid; use {' or '.join(PROTOCOLS)}")
-    v1 = apply_op(base_crop_op, x, generator)
-    v2 = apply_op(base_crop_op, x, generator)
-    v1 = apply_op(pipeline_op, v1, generator)
-    if protocol == "symmetric":
-        v2 = apply_op(pipeline_op, v2, generator)
+    if protocol == "asymmetric":
+        v2 = apply_op(base_crop_op, x, generator)
+        return apply_op(pipeline_op, v2, generator), v2
+    v1 = apply_op(pipeline_op, apply_op(base_crop_op, x, generator), generator)
+    v2 = apply_op(pipeline_op, apply_op(base_crop_op, x, generator), generator)
     return v1, v2
 
 
