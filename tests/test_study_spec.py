@@ -149,3 +149,14 @@ def test_cli_prints_spec_errors_as_one_line_without_traceback(tmp_path):
     assert res.exit_code == 2
     assert "Traceback" not in res.output
     assert "s.yaml: training.batch_size: got 'big'; input should be a valid integer" in res.output.replace("\n", "")
+
+
+def test_environment_variables_expand_in_string_values(monkeypatch):
+    data = spec(dataset={"name": "imagefolder", "params": {"root": "${AUGSTUDY_TEST_ROOT:-/fallback}/cifar"}})
+    monkeypatch.delenv("AUGSTUDY_TEST_ROOT", raising=False)
+    unset = spec(dataset={"name": "imagefolder", "params": {"root": "${AUGSTUDY_TEST_ROOT}"}})
+    with pytest.raises(SpecError, match=r"dataset\.params\.root: environment variable AUGSTUDY_TEST_ROOT is not set"):
+        validate_spec(unset)
+    assert validate_spec(data).dataset.params["root"] == "/fallback/cifar"
+    monkeypatch.setenv("AUGSTUDY_TEST_ROOT", "/data")
+    assert validate_spec(data).dataset.params["root"] == "/data/cifar"

@@ -6,6 +6,7 @@ lives in one place. Errors name the key path and the bad value and say what is v
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import typing
 from pathlib import Path
@@ -276,10 +277,40 @@ def _where(source: Optional[str]) -> str:
     return f"{source}: " if source else ""
 
 
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(data: Any, key: str = "") -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of a parsed spec (e.g. a data root).
+
+    An unset variable without a default raises one line naming the key and the variable.
+    """
+    if isinstance(data, dict):
+        return {k: expand_env(v, f"{key}.{k}" if key else str(k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [expand_env(v, f"{key}[{i}]") for i, v in enumerate(data)]
+    if not isinstance(data, str):
+        return data
+
+    def value(m: re.Match) -> str:
+        var, default = m.group(1), m.group(2)
+        if var in os.environ:
+            return os.environ[var]
+        if default is None:
+            raise SpecError(f"{key}: environment variable {var} is not set (write ${{{var}:-default}} for a fallback)")
+        return default
+
+    return _ENV_VAR.sub(value, data)
+
+
 def validate_spec(data: Any, source: Optional[str] = None) -> StudySpec:
     """Validate a parsed spec (a dict); raise :class:`SpecError` naming key path and value."""
     if not isinstance(data, dict):
         raise SpecError(f"{_where(source)}a study file must be a mapping of keys (name, grid, ...), got {type(data).__name__}")
+    try:
+        data = expand_env(data)
+    except SpecError as e:
+        raise SpecError(f"{_where(source)}{e}") from None
     try:
         spec = StudySpec.model_validate({**data, "source": source})
     except ValidationError as e:
