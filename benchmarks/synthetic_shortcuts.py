@@ -8,6 +8,8 @@ For a setting of ``synthetic`` it reports:
   color-histogram L1 distance: the color shortcut (high with ``palette`` on);
 - ``layout match``: each image against a color-distorted copy of itself (channel shuffle, gray, brightness),
   top-1 retrieval by correlation of gradient-magnitude maps: the layout shortcut of uncropped views;
+- ``bg edge share``: the share of gradient energy outside the object (object pixels found on the same
+  images drawn without clutter and noise): how much of the layout is class-free background;
 - ``cnn supervised``: a small convnet trained with labels for a few epochs (is the class learnable?).
 
     python benchmarks/synthetic_shortcuts.py                 # defaults and a few ablations
@@ -91,6 +93,19 @@ def grad_map(x: torch.Tensor) -> torch.Tensor:
     return (gx[..., :-1, :].abs() + gy[..., :, :-1].abs()).flatten(1)
 
 
+def background_edge_share(params: dict, n: int = 500) -> float:
+    """Percent of the gradient energy of the images that lies outside their object."""
+    kw = {**params, "n_train": 1, "n_test": n, "cache": False}
+    busy = load("synthetic", **kw).test.images.float()
+    clean = load("synthetic", **{**kw, "clutter": False, "noise": 0.0}).test.images
+    bg = clean.flatten(2).mode(2).values[..., None, None]  # the flat background color of each clean image
+    obj = (clean.float() - bg.float()).abs().amax(1) > 8
+    obj = F.max_pool2d(obj[:, None].float(), 3, 1, 1)[:, 0] > 0  # include the object's edges
+    g = busy.mean(1)
+    e = F.pad((g[:, :, 1:] - g[:, :, :-1]).abs(), (0, 1)) + F.pad((g[:, 1:] - g[:, :-1]).abs(), (0, 0, 0, 1))
+    return 100.0 * (e * ~obj).sum().item() / e.sum().item()
+
+
 def supervised_cnn(ds, epochs: int = 4, seed: int = 0) -> float:
     torch.manual_seed(seed)
     k = ds.num_classes
@@ -127,6 +142,7 @@ def report(name: str, params: dict, cnn: bool) -> dict:
     x = ds.test.images
     r["hist crop match"] = retrieval(hist_features(random_crops(x, g)), hist_features(random_crops(x, g)), "l1")
     r["layout match"] = retrieval(grad_map(x), grad_map(color_distort(x, g)), "corr")
+    r["bg edge share"] = background_edge_share(params)
     if cnn:
         r["cnn supervised"] = supervised_cnn(ds)
     r["seconds"] = time.time() - t
@@ -141,7 +157,7 @@ def main() -> None:
     torch.set_num_threads(2)
     settings = [("default", {}), ("class_color=0", {"class_color": 0.0}),
                 ("palette off", {"palette": False, "class_color": 0.0}),
-                ("clutter off", {"clutter": False})]
+                ("clutter off", {"clutter": False}), ("clutter x2", {"clutter_amount": 2.0})]
     if not args.quick:
         settings += [("texture off", {"texture": False}), ("plain (palette, clutter off)",
                                                            {"palette": False, "clutter": False})]

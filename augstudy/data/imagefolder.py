@@ -8,6 +8,7 @@ center-crops a ``size`` x ``size`` square.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -30,17 +31,40 @@ DECODER_VERSION = "1"
 
 @dataclass(frozen=True)
 class FolderIndex:
-    """The files of an image folder: paths and labels per split, class names in label order."""
+    """The files of an image folder: paths and labels per split, class names in label order.
 
-    train_files: list[Path]
+    ``stamp`` hashes every file's path (relative to the root), size and modification time: the cache key.
+    """
+
+    train_files: list[str]
     train_labels: np.ndarray
-    test_files: list[Path]
+    test_files: list[str]
     test_labels: np.ndarray
     classes: list[str]
     layout: str  # "train/test" or "split"
+    stamp: str
 
 
-def _class_files(folder: Path) -> dict[str, list[Path]]:
+def _images_under(folder: str, stamps: list) -> list[str]:
+    """Sorted image paths below ``folder`` (recursive, hidden entries skipped); appends (path, size, mtime)."""
+    found = []
+    stack = [folder]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.name.startswith("."):
+                    continue
+                if e.is_dir():
+                    stack.append(e.path)
+                elif os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS and e.is_file():
+                    st = e.stat()
+                    found.append((e.path, st.st_size, st.st_mtime_ns))
+    found.sort()
+    stamps += found
+    return [f[0] for f in found]
+
+
+def _class_files(folder: Path, stamps: list) -> dict[str, list[str]]:
     """``{class: sorted image paths}`` for the class subfolders of ``folder``; errors name the path."""
     if not folder.exists():
         raise FileNotFoundError(f"image folder '{folder}' does not exist")
@@ -52,7 +76,7 @@ def _class_files(folder: Path) -> dict[str, list[Path]]:
                             f" (or {folder}/train/<class>/ and {folder}/test/<class>/)")
     out = {}
     for d in subdirs:
-        files = sorted(f for f in d.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
+        files = _images_under(str(d), stamps)
         if not files:
             raise AugstudyError(f"class folder '{d}' has no images ({', '.join(IMAGE_EXTENSIONS)})")
         out[d.name] = files
@@ -67,18 +91,19 @@ def scan(root: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0) -> 
     root = Path(root).expanduser()
     if not root.exists():
         raise FileNotFoundError(f"imagefolder root '{root}' does not exist")
+    stamps: list = []
     if (root / "train").is_dir() and (root / "test").is_dir():
-        train, test = _class_files(root / "train"), _class_files(root / "test")
+        train, test = _class_files(root / "train", stamps), _class_files(root / "test", stamps)
         if set(train) != set(test):
             odd = sorted(set(train) ^ set(test))
             raise AugstudyError(f"imagefolder root '{root}': train/ and test/ have different classes (e.g. {odd[0]!r})")
         classes = sorted(train)
         tf, tl = _flatten(train, classes)
         sf, sl = _flatten(test, classes)
-        return FolderIndex(tf, tl, sf, sl, classes, "train/test")
+        return FolderIndex(tf, tl, sf, sl, classes, "train/test", _stamp(root, stamps))
     if not 0 < test_fraction < 1:
         raise ValueError(f"imagefolder test_fraction={test_fraction!r} must be in (0, 1)")
-    by_class = _class_files(root)
+    by_class = _class_files(root, stamps)
     classes = sorted(by_class)
     rng = np.random.default_rng(seed)
     tf, tl, sf, sl = [], [], [], []
@@ -91,10 +116,17 @@ def scan(root: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0) -> 
         for j, k in enumerate(order):
             (sf if j < n_test else tf).append(files[k])
             (sl if j < n_test else tl).append(c)
-    return FolderIndex(tf, np.array(tl, np.int64), sf, np.array(sl, np.int64), classes, "split")
+    return FolderIndex(tf, np.array(tl, np.int64), sf, np.array(sl, np.int64), classes, "split",
+                       _stamp(root, stamps))
 
 
-def _flatten(by_class: dict[str, list[Path]], classes: list[str]) -> tuple[list[Path], np.ndarray]:
+def _stamp(root: Path, stamps: list) -> str:
+    skip = len(str(root))  # paths relative to root: a moved folder keeps its cache
+    text = "\n".join(f"{p[skip:]}\t{size}\t{mtime}" for p, size, mtime in stamps)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _flatten(by_class: dict[str, list[str]], classes: list[str]) -> tuple[list[str], np.ndarray]:
     files, labels = [], []
     for c, name in enumerate(classes):
         files += by_class[name]
@@ -131,7 +163,7 @@ def resize_square(a: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(a[y:y + size, x:x + size])
 
 
-def decode(path: Path, size: Optional[int] = None) -> np.ndarray:
+def decode(path: str | Path, size: Optional[int] = None) -> np.ndarray:
     """Decode one image file to uint8 RGB [H, W, 3] (resized to a square if ``size``); errors name the file."""
     from PIL import Image
 
@@ -144,7 +176,7 @@ def decode(path: Path, size: Optional[int] = None) -> np.ndarray:
     return resize_square(a, size) if size else a
 
 
-def _decode_many(paths: list[Path], size: Optional[int], skip_corrupt: bool) -> list[Optional[np.ndarray]]:
+def _decode_many(paths: list[str], size: Optional[int], skip_corrupt: bool) -> list[Optional[np.ndarray]]:
     out = []
     for p in paths:
         try:
@@ -156,7 +188,7 @@ def _decode_many(paths: list[Path], size: Optional[int], skip_corrupt: bool) -> 
     return out
 
 
-def decode_all(paths: list[Path], size: Optional[int], skip_corrupt: bool = False,
+def decode_all(paths: list[str], size: Optional[int], skip_corrupt: bool = False,
                n_jobs: Optional[int] = None) -> list[Optional[np.ndarray]]:
     """Decode ``paths`` in parallel (joblib, chunks of files); ``None`` for skipped corrupt files."""
     chunk = 512
@@ -197,12 +229,9 @@ def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.
     if size is not None and (not isinstance(size, int) or size < 1):
         raise ValueError(f"imagefolder size={size!r} must be a positive integer (pixels)")
     index = scan(root, test_fraction, seed)
-    skip = len(str(Path(root).expanduser()))  # paths relative to root: a moved folder keeps its cache
-    stamp = [(str(f)[skip:], st.st_mtime_ns, st.st_size)
-             for f, st in ((f, f.stat()) for f in index.train_files + index.test_files)]
     root = Path(root).expanduser().resolve()
     payload = {"version": DECODER_VERSION, "size": size, "test_fraction": test_fraction, "seed": seed,
-               "skip_corrupt": skip_corrupt, "files": cache_key(stamp)}
+               "skip_corrupt": skip_corrupt, "files": index.stamp}
 
     def build() -> Dataset:
         arrays = decode_all(index.train_files + index.test_files, size, skip_corrupt)

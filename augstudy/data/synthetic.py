@@ -345,7 +345,7 @@ def generate_split(p: SyntheticParams, split: int, n: int, n_jobs: Optional[int]
     labels = _balanced_labels(p, split, n)
     chunks = [(c, labels[c * _CHUNK:(c + 1) * _CHUNK]) for c in range((n + _CHUNK - 1) // _CHUNK)]
     if n_jobs is None:
-        n_jobs = 1 if n * (p.size / 32) ** 2 < 20000 else min(4, _cpu_count())
+        n_jobs = 1 if n * (p.size / 32) ** 2 < 50000 else min(4, _cpu_count())  # workers start slowly
     if n_jobs == 1:
         parts = [_render_chunk(p, split, c, y) for c, y in chunks]
     else:
