@@ -74,6 +74,20 @@ def test_single_folder_is_split_stratified_and_seeded(tmp_path):
     assert not torch.equal(ds.test.images, other.test.images)
 
 
+def test_per_class_subsets_are_balanced_seeded_and_validated(tmp_path):
+    root = _tree(tmp_path / "flat", layout="flat", classes=("a", "b", "c"), n=10)
+    full = load("imagefolder", root=str(root), test_fraction=0.3, seed=1, cache=False)
+    ds = load("imagefolder", root=str(root), test_fraction=0.3, seed=1, cache=False, train_per_class=4, test_per_class=2)
+    assert ds.train.labels.bincount().tolist() == [4, 4, 4] and ds.test.labels.bincount().tolist() == [2, 2, 2]
+    # every kept image is one of the full split's, in the split's order
+    kept = [next(i for i in range(len(full.train)) if torch.equal(full.train.images[i], img)) for img in ds.train.images]
+    assert kept == sorted(kept)
+    again = load("imagefolder", root=str(root), test_fraction=0.3, seed=1, cache=False, train_per_class=4)
+    assert torch.equal(again.train.images, ds.train.images) and len(again.test) == len(full.test)
+    with pytest.raises(ValueError, match="per-class subset size 0"):
+        load("imagefolder", root=str(root), test_fraction=0.3, cache=False, train_per_class=0)
+
+
 def test_second_load_hits_the_cache_and_changes_invalidate_it(tmp_path):
     root = _tree(tmp_path / "c")
     a = load("imagefolder", root=str(root), size=8)

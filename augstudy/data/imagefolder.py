@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import AugstudyError
-from .base import Dataset, Split
+from .base import Dataset, Split, per_class_subset
 from .cache import cache_key, cache_root, cached
 from .registry import dataset
 
@@ -217,14 +217,16 @@ def _stack(arrays: list[np.ndarray], labels: np.ndarray, size: Optional[int]) ->
 
 @dataset("imagefolder")
 def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.2, seed: int = 0,
-                skip_corrupt: bool = False, cache: bool = True, cache_dir: Optional[str] = None) -> Dataset:
+                skip_corrupt: bool = False, cache: bool = True, cache_dir: Optional[str] = None,
+                train_per_class: Optional[int] = None, test_per_class: Optional[int] = None) -> Dataset:
     """Images in class subfolders: root/train/<class>/ and root/test/<class>/, or root/<class>/ split by test_fraction.
 
     size: resize shorter side to ``size`` then center-crop a square (default: keep the images' size when they
     all share one, else the most common shorter side). test_fraction, seed: the stratified split when there is
     no train/ and test/. skip_corrupt: skip unreadable files with a warning (default: error naming the file).
     cache: keep decoded uint8 arrays in ``<root>/.augstudy-cache/`` (or ``cache_dir``; the user cache dir when
-    ``root`` is read-only), so the next load skips decoding.
+    ``root`` is read-only), so the next load skips decoding. train_per_class, test_per_class: keep at most
+    this many images of each class (a seeded subset, drawn after the cache), for CPU-sized studies.
     """
     if size is not None and (not isinstance(size, int) or size < 1):
         raise ValueError(f"imagefolder size={size!r} must be a positive integer (pixels)")
@@ -253,7 +255,11 @@ def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.
                              "skipped": len(bad), "skipped_files": [str(b) for b in bad[:20]],
                              "params": {"size": size, "test_fraction": test_fraction, "seed": seed}})
 
-    return cached("imagefolder", payload, build, root=_cache_root_for(root, cache_dir), use_cache=bool(cache))
+    full = cached("imagefolder", payload, build, root=_cache_root_for(root, cache_dir), use_cache=bool(cache))
+    if train_per_class is None and test_per_class is None:
+        return full
+    return Dataset(per_class_subset(full.train, train_per_class, seed), per_class_subset(full.test, test_per_class, seed),
+                   full.classes, info={**full.info, "train_per_class": train_per_class, "test_per_class": test_per_class})
 
 
 def _cache_root_for(root: Path, cache_dir: Optional[str]) -> Path:
