@@ -209,3 +209,14 @@ def test_several_gpus_run_one_cell_per_gpu_each_worker_keeping_its_own(tmp_path)
     assert set(gpu_of_pid.values()) == {"3", "5"} and len(gpu_of_pid) == 2  # two workers, one per GPU
     info = json.loads((tmp_path / "fake" / "study.json").read_text())
     assert info["executor"]["workers"] == 2 and info["executor"]["gpus"] == [3, 5]
+
+
+def test_a_dataset_that_cannot_load_stops_the_study_before_any_cell(tmp_path):
+    from augstudy.errors import AugstudyError
+    from augstudy.study import run_study
+
+    spec = {"name": "badroot", "output": str(tmp_path), "grid": {"kind": "pairwise", "operators": ["crop", "color"]},
+            "dataset": {"name": "imagefolder", "params": {"root": str(tmp_path / "missing")}}}
+    with pytest.raises(AugstudyError, match=r"dataset 'imagefolder' could not be loaded: .*missing.* does not exist"):
+        run_study(spec, progress=False)
+    assert not (tmp_path / "badroot" / "cells").exists()

@@ -1,6 +1,7 @@
 """``run_study``: expand a study, skip the cells already done, run the rest, keep the store current."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -11,7 +12,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 import pandas as pd
 
 from .. import __version__
-from ..errors import AugstudyError
+from ..errors import USER_ERRORS, AugstudyError
 from .executors import CellFn, run_dask, run_local, visible_gpus
 from .grid import Cell, expand, select
 from .lock import StudyLock
@@ -121,6 +122,28 @@ def _outcomes(tasks: list[dict], plan: Plan, lock_dir: Path) -> Iterator[dict]:
     return run_local(tasks, plan.workers, gpus=plan.gpus or None, lock_dir=str(lock_dir))
 
 
+def prepare_datasets(todo: list[Cell]) -> None:
+    """Load each dataset the cells to run use, once, in this process, before any cell starts.
+
+    A bad dataset (a missing root, a wrong param) then stops the study with one line instead of
+    failing every cell, and the decoded/generated arrays are cached for the workers to reuse.
+    """
+    from ..data import load
+
+    seen: set[str] = set()
+    for cell in todo:
+        ds = cell.config.dataset
+        key = json.dumps(ds.model_dump(mode="json"), sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            load(ds.name, **ds.params)
+        except USER_ERRORS as e:
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+            raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {msg}") from None
+
+
 def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Union[str, Path]] = None,
               workers: Optional[int] = None, scheduler: Optional[str] = None, dry_run: bool = False,
               force: bool = False, only: Optional[list[str]] = None, progress: bool = True,
@@ -160,6 +183,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         rows = [{**c.labels(), "state": "to run" if c in todo else "done"} for c in selected]
         return pd.DataFrame(rows)
 
+    if todo and cell_fn is None and plan.executor.kind == "local":
+        prepare_datasets(todo)
     with StudyLock(store.root):
         t0 = time.time()
         info = _study_info(spec, plan, cells, store.read_study())
