@@ -5,11 +5,11 @@ models); its keyword arguments are its params and their defaults.
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 from typing import Any, Callable
 
+from ..naming import lookup
 from .base import Dataset
 
 _REGISTRY: dict[str, Callable[..., Dataset]] = {}
@@ -42,11 +42,7 @@ def available() -> list[str]:
 def get(name: str) -> Callable[..., Dataset]:
     """The function registered as ``name``; unknown names list the known ones."""
     _ensure_builtins()
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, _REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise KeyError(f"unknown dataset {name!r}{hint}; registered: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name]
+    return lookup(_REGISTRY, "dataset", name)
 
 
 def _params_of(fn: Callable) -> dict[str, inspect.Parameter]:

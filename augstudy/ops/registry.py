@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib
 import importlib.metadata
 import inspect
@@ -10,6 +9,7 @@ import re
 import warnings
 from typing import Any, Callable
 
+from ..naming import lookup
 from .base import Compose, Operator
 
 ENTRY_POINT_GROUP = "augstudy.operators"
@@ -67,11 +67,7 @@ def available() -> list[str]:
 def get(name: str) -> Callable[..., Operator]:
     """The class or factory registered as ``name``; unknown names list the known ones."""
     _ensure_builtins()
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, _REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise KeyError(f"unknown operator {name!r}{hint}; registered: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name]
+    return lookup(_REGISTRY, "operator", name)
 
 
 def parse_spec(spec: str | dict) -> tuple[str, dict[str, Any]]:

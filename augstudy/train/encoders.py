@@ -6,13 +6,14 @@ with an ``out_dim`` attribute (as timm's ``@register_model``: the name comes wit
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
 from torchvision.models import resnet as tv_resnet
+
+from ..naming import lookup
 
 EncoderFactory = Callable[..., nn.Module]
 _ENCODERS: dict[str, EncoderFactory] = {}
@@ -42,11 +43,7 @@ def available_encoders() -> list[str]:
 
 def get_encoder(name: str) -> EncoderFactory:
     """The factory registered as ``name``; an unknown name raises one line listing the known ones."""
-    if name not in _ENCODERS:
-        close = difflib.get_close_matches(name, _ENCODERS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise KeyError(f"unknown encoder {name!r}{hint}; registered: {', '.join(available_encoders())}")
-    return _ENCODERS[name]
+    return lookup(_ENCODERS, "encoder", name)
 
 
 def build_encoder(name: str, image_size: int, **params: Any) -> nn.Module:
