@@ -5,6 +5,7 @@ models); its keyword arguments are its params and their defaults.
 """
 from __future__ import annotations
 
+import difflib
 import inspect
 import re
 from typing import Any, Callable
