@@ -7,7 +7,7 @@ import augstudy
 from augstudy.train import available_encoders, build_encoder, encoder
 
 
-@pytest.mark.parametrize("name,dim", [("resnet-tiny", 128), ("resnet18", 512)])
+@pytest.mark.parametrize("name,dim", [("resnet-tiny", 128), ("resnet18", 512), ("convnet", 256)])
 @pytest.mark.parametrize("size", [16, 32])
 def test_pooled_representation_shape(name, dim, size):
     f = build_encoder(name, size)
@@ -31,6 +31,13 @@ def test_resnet_tiny_params():
     assert f.out_dim == 16 and f(torch.rand(2, 3, 32, 32)).shape == (2, 16)
     with pytest.raises(ValueError, match="stem_stride"):
         build_encoder("resnet-tiny", 32, stem_stride=3)
+
+
+def test_convnet_halves_the_size_each_layer_and_checks_widths():
+    f = build_encoder("convnet", 32, widths=[8, 16, 24])
+    assert f.out_dim == 24 and f.features(torch.rand(2, 3, 32, 32)).shape == (2, 24, 4, 4)
+    with pytest.raises(ValueError, match="widths"):
+        build_encoder("convnet", 32, widths=[])
 
 
 def test_unknown_encoder_and_param_are_one_clear_line():

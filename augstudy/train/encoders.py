@@ -143,3 +143,33 @@ def resnet_tiny(image_size: int, widths: Sequence[int] = (16, 32, 64, 128), bloc
     model = ResNetEncoder(nn.Sequential(*stem), nn.Sequential(*stages), widths[-1])
     _init(model, zero_init_residual)
     return model
+
+
+class ConvNetEncoder(nn.Module):
+    """Plain strided convolutions (3x3, BN, ReLU), then global average pooling; ``out_dim`` = last width."""
+
+    def __init__(self, widths: Sequence[int]) -> None:
+        super().__init__()
+        layers, inplanes = [], 3
+        for width in widths:
+            layers += [nn.Conv2d(inplanes, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+            inplanes = width
+        self.features = nn.Sequential(*layers)
+        self.out_dim = int(widths[-1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(nn.functional.adaptive_avg_pool2d(self.features(x), 1), 1)
+
+
+@encoder("convnet")
+def convnet(image_size: int, widths: Sequence[int] = (32, 64, 128, 256)) -> nn.Module:
+    """A 4-layer strided convnet (h: 256-d), the cheapest encoder: about 4 M multiply-adds an image at 32 px.
+
+    Each layer halves the size (32 px -> 2 x 2 before pooling); as cheap as ``resnet-tiny`` with twice its h.
+    """
+    widths = list(widths)
+    if not widths or min(widths) < 1:
+        raise ValueError(f"encoder 'convnet': widths {widths} must be a non-empty list of positive ints")
+    model = ConvNetEncoder(widths)
+    _init(model, False)
+    return model
