@@ -10,6 +10,12 @@ can be ablated:
   scale and orientation. Multi-part classes (dumbbell, three dots) make class an arrangement of parts.
   Shapes are scaled to about equal area, so object size says nothing about class.
   Knobs: ``texture`` / ``texture_contrast``, ``object_scale``, ``position_jitter``, ``rotation``.
+* **which cue carries the class** (``class_cue``): ``"shape"`` (the default, above) or ``"texture"``: the
+  class is the surface pattern alone (solid, stripes, checker, dots, fine stripes, fine checker, big dots,
+  grid, rings, zigzag; up to 10 classes) and the silhouette is drawn per image from the 16 shapes,
+  independent of class (its own random stream). Then the object's outline is one more piece of class-free
+  pixel layout, and the class is visible in any patch of the object: what survives a random crop. The
+  shipped studies use ``"texture"`` (calibrated against the paper's Figure 5, BENCHMARKS.md "Reproduction").
 * **per-image palette** (``palette``, ``palette_strength``): background, clutter and object colors are
   drawn per image, independent of class, so two crops of one image match by color histogram alone:
   the shortcut that color distortion removes (paper section 3.2). Off: every image uses one fixed palette.
@@ -29,12 +35,12 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Optional
+from typing import Literal, Optional
 
 import cv2
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .base import Dataset, Split
 from .cache import cached
@@ -46,13 +52,16 @@ GENERATOR_VERSION = "1"
 _SHAPES = ("disc", "triangle", "square", "cross", "ring", "star", "crescent", "dumbbell", "three_dots",
            "tee", "hexagon", "bar", "arrow", "four_dots", "diamond", "letter_h")
 _TEXTURES = ("solid", "stripes", "checker", "dots")
+#: ``class_cue="texture"``: class = surface pattern only (the silhouette is drawn per image from _SHAPES).
+_CLASS_TEXTURES = ("solid", "stripes", "checker", "dots", "fine_stripes", "fine_checker", "big_dots", "grid",
+                   "rings", "zigzag")
 #: The first classes, chosen to be diverse at 32 px; further classes take the remaining combinations.
 _CURATED = (("disc", "solid"), ("triangle", "stripes"), ("square", "checker"), ("cross", "solid"),
             ("ring", "solid"), ("star", "solid"), ("crescent", "stripes"), ("dumbbell", "solid"),
             ("three_dots", "solid"), ("tee", "dots"))
 
 # Factor streams: each factor of a chunk of images draws from its own generator.
-_OBJECT, _COLOR, _CLUTTER, _LABELS, _NOISE = 1, 2, 3, 4, 5
+_OBJECT, _COLOR, _CLUTTER, _LABELS, _NOISE, _SILHOUETTE = 1, 2, 3, 4, 5, 6
 
 
 class SyntheticParams(BaseModel):
@@ -65,6 +74,7 @@ class SyntheticParams(BaseModel):
     size: int = Field(32, ge=8, le=512)
     num_classes: int = Field(10, ge=2, le=len(_SHAPES) * len(_TEXTURES))
     seed: int = Field(0, ge=0)
+    class_cue: Literal["shape", "texture"] = "shape"
     palette: bool = True
     palette_strength: float = Field(1.0, ge=0, le=1)
     clutter: bool = True
@@ -78,6 +88,12 @@ class SyntheticParams(BaseModel):
     rotation: bool = True
     noise: float = Field(0.02, ge=0, le=0.5)
 
+    @model_validator(mode="after")
+    def _texture_classes(self) -> "SyntheticParams":
+        if self.class_cue == "texture" and self.num_classes > len(_CLASS_TEXTURES):
+            raise ValueError(f"class_cue='texture' has {len(_CLASS_TEXTURES)} classes; num_classes must be <= that")
+        return self
+
     @field_validator("object_scale")
     @classmethod
     def _scale_range(cls, v: tuple[float, float]) -> tuple[float, float]:
@@ -86,8 +102,10 @@ class SyntheticParams(BaseModel):
         return v
 
 
-def class_names(num_classes: int) -> list[str]:
-    """Class names ``shape-texture`` for the first ``num_classes`` classes."""
+def class_names(num_classes: int, class_cue: str = "shape") -> list[str]:
+    """Class names ``shape-texture`` (``class_cue="texture"``: the texture) for the first ``num_classes`` classes."""
+    if class_cue == "texture":
+        return list(_CLASS_TEXTURES[:num_classes])
     return [f"{s}-{t}" if t != "solid" else s for s, t in _class_table()[:num_classes]]
 
 
@@ -227,19 +245,43 @@ def _texture_tile(texture: str) -> np.ndarray:
         pattern = (u * 2.2) % 1.0 < 0.5
     elif texture == "checker":
         pattern = (np.floor(u * 1.6) + np.floor(v * 1.6)) % 2 == 0
-    else:  # dots
+    elif texture == "dots":
         du, dv = (u / 0.55) % 1.0 - 0.5, (v / 0.55) % 1.0 - 0.5
         pattern = du * du + dv * dv < 0.31 ** 2
+    elif texture == "fine_stripes":
+        pattern = (u * 3.6) % 1.0 < 0.5
+    elif texture == "fine_checker":
+        pattern = (np.floor(u * 2.8) + np.floor(v * 2.8)) % 2 == 0
+    elif texture == "big_dots":
+        du, dv = (u / 0.95) % 1.0 - 0.5, (v / 0.95) % 1.0 - 0.5
+        pattern = du * du + dv * dv < 0.3 ** 2
+    elif texture == "grid":
+        pattern = ((u * 1.8) % 1.0 < 0.3) | ((v * 1.8) % 1.0 < 0.3)
+    elif texture == "rings":
+        pattern = (np.hypot(u - 0.5, v - 0.5) * 2.2) % 1.0 < 0.5
+    elif texture == "zigzag":
+        pattern = (u * 2.2 + 0.8 * np.abs((v * 2.0) % 1.0 - 0.5)) % 1.0 < 0.5
+    else:  # pragma: no cover - guarded by the class tables
+        raise KeyError(texture)
     return pattern.astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------------
 # Per-chunk parameters, then drawing one image
-def _object_poses(p: SyntheticParams, rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
+def _object_classes(p: SyntheticParams, rng: np.random.Generator, labels: np.ndarray) -> list[tuple[str, str]]:
+    """Per image (shape, texture): the class's (``class_cue="shape"``), or a per-image random silhouette
+    from ``_SHAPES`` (its own stream, independent of class) with the class's texture (``"texture"``)."""
+    if p.class_cue == "texture":
+        shapes = rng.integers(0, len(_SHAPES), len(labels))
+        return [(_SHAPES[s], _CLASS_TEXTURES[c]) for s, c in zip(shapes, labels)]
+    return [_class_table()[c] for c in labels]
+
+
+def _object_poses(p: SyntheticParams, rng: np.random.Generator, kinds: list[tuple[str, str]]) -> np.ndarray:
     """[B, 7]: radius (fraction of half-side), angle, center x, y (fraction of side), period, phase u, v."""
-    B = len(labels)
+    B = len(kinds)
     r = rng.random((B, 7))
-    area = np.array([_area_scale(_class_table()[c][0]) for c in labels])
+    area = np.array([_area_scale(shape) for shape, _ in kinds])
     lo, hi = p.object_scale
     radius = (lo + (hi - lo) * r[:, 0]) * area
     angle = r[:, 1] * 2 * np.pi if p.rotation else np.zeros(B)
@@ -283,9 +325,9 @@ def _draw_clutter(canvas: np.ndarray, p: SyntheticParams, pal: dict, i: int, lay
                           colors[int(col * 3)], -1)
 
 
-def _draw_object(canvas: np.ndarray, p: SyntheticParams, pal: dict, i: int, label: int, pose: np.ndarray) -> None:
+def _draw_object(canvas: np.ndarray, p: SyntheticParams, pal: dict, i: int, kind: tuple[str, str], pose: np.ndarray) -> None:
     S = canvas.shape[0]
-    shape, texture = _class_table()[label]
+    shape, texture = kind
     rad, theta, cx, cy, period, pu, pv = pose
     rad, cx, cy = rad * S / 2, cx * S, cy * S
     cos, sin = math.cos(theta), math.sin(theta)
@@ -322,13 +364,14 @@ def _render_chunk(p: SyntheticParams, split: int, chunk: int, labels: np.ndarray
 
     B, S = len(labels), 2 * p.size
     pal = _palettes(p, stream(_COLOR), labels)
-    poses = _object_poses(p, stream(_OBJECT), labels)
+    kinds = _object_classes(p, stream(_SILHOUETTE), labels)
+    poses = _object_poses(p, stream(_OBJECT), kinds)
     layouts = _clutter_layouts(p, stream(_CLUTTER), B)
     out = np.empty((B, p.size, p.size, 3), np.float32)
     canvas = np.empty((S, S, 3), np.float32)
     for i in range(B):
         _draw_clutter(canvas, p, pal, i, layouts[i])
-        _draw_object(canvas, p, pal, i, int(labels[i]), poses[i])
+        _draw_object(canvas, p, pal, i, kinds[i], poses[i])
         cv2.resize(canvas, (p.size, p.size), dst=out[i], interpolation=cv2.INTER_AREA)
     if p.noise > 0:
         out += stream(_NOISE).standard_normal(out.shape, dtype=np.float32) * (p.noise * 255)
@@ -377,6 +420,7 @@ def parse_params(**params) -> SyntheticParams:
 
 @dataset("synthetic")
 def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_classes: int = 10, seed: int = 0,
+              class_cue: str = "shape",
               palette: bool = True, palette_strength: float = 1.0,
               clutter: bool = True, clutter_amount: float = 1.0, clutter_contrast: float = 0.8,
               class_color: float = 0.1, texture: bool = True, texture_contrast: float = 0.5,
@@ -385,7 +429,9 @@ def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_class
     """The embedded procedural dataset: class = object shape and texture; palette and clutter are per-image shortcuts.
 
     n_train, n_test: images per split (classes balanced to within one). size: side in pixels (square).
-    num_classes: up to 64 (shape x texture). seed: same params and seed give byte-identical arrays.
+    num_classes: up to 64 (shape x texture; 10 with class_cue="texture"). seed: same params and seed give
+    byte-identical arrays. class_cue: "shape" (class = shape and texture) or "texture" (class = texture only,
+    per-image random silhouette).
     palette / palette_strength (0..1): per-image colors, independent of class (the color-histogram shortcut).
     clutter / clutter_amount (x 5 lines, 4 blobs) / clutter_contrast (0..1): per-image background layout
     (the layout shortcut that cropping removes). class_color (0..1): fraction of images whose object hue
@@ -393,7 +439,7 @@ def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_class
     dots). object_scale: object diameter as a fraction of the side, [low, high]. position_jitter (0..1),
     rotation: pose randomisation. noise: pixel noise std. cache: read/write the on-disk cache.
     """
-    p = parse_params(n_train=n_train, n_test=n_test, size=size, num_classes=num_classes, seed=seed,
+    p = parse_params(n_train=n_train, n_test=n_test, size=size, num_classes=num_classes, seed=seed, class_cue=class_cue,
                      palette=palette, palette_strength=palette_strength, clutter=clutter,
                      clutter_amount=clutter_amount, clutter_contrast=clutter_contrast, class_color=class_color,
                      texture=texture, texture_contrast=texture_contrast, object_scale=object_scale,
@@ -402,7 +448,7 @@ def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_class
 
     def build() -> Dataset:
         return Dataset(train=generate_split(p, 0, p.n_train), test=generate_split(p, 1, p.n_test),
-                       classes=class_names(p.num_classes),
+                       classes=class_names(p.num_classes, p.class_cue),
                        info={"name": "synthetic", "params": params, "generator_version": GENERATOR_VERSION})
 
     return cached("synthetic", {"params": params, "version": GENERATOR_VERSION}, build, use_cache=bool(cache))
