@@ -99,7 +99,9 @@ def test_sweep_and_list_studies_and_knn(tmp_path):
             "strength_knn_top1.png", "strength_knn_top1.pdf", "curves.png", "summary_knn_top1.md"} <= names
     md = (sweep / "figures" / "strength_table_knn_top1.md").read_text()
     assert f"{default_value('simclr', '1/2', 0) - 3.0:.1f}" in md  # knn values, not linear
-    assert "Color strength (Table 1)" in (sweep / "figures" / "summary_knn_top1.md").read_text()
+    knn_summary = (sweep / "figures" / "summary_knn_top1.md").read_text()
+    assert "Color strength (Table 1)" in knn_summary
+    assert "| cell | kNN top-1 (%) |" in knn_summary and "linear-eval" not in knn_summary.split("best cells")[1]
 
     lst = write_study(tmp_path, name="lst", kind="list", labels=("crop + color", "default"), status={"default": "failed"})
     written = plot_study(lst)

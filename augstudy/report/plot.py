@@ -34,7 +34,7 @@ def _pairwise(study: StudyResults, metric: str, out: Path, sfx: str, written: li
         text = (f"Rows: 1st transformation; columns: 2nd; diagonal: the single transformation. "
                 f"Data: [`{stem.name}.csv`]({stem.name}.csv).")
         sections.append(Section(f"Pairwise heatmap: {method_label(method)}", text, [f"{stem.name}.png"],
-                                best_worst(grid, who=method_label(method))))
+                                best_worst(grid, who=method_label(method), metric=metric)))
     simclr = grids.get("simclr")
     if simclr is not None:
         comp = compare_with_paper(simclr)
@@ -68,7 +68,7 @@ def _sweep(study: StudyResults, metric: str, out: Path, sfx: str, written: list[
         text += (f"Spearman rho of SimCLR vs the paper's Table 1 row: {rho:.2f} over {n} strengths.\n" if math.isfinite(rho)
                  else f"Spearman rho vs the paper's Table 1: not defined ({n} shared strengths).\n")
     text += f"Also as [CSV]({stem.name}.csv) and [LaTeX]({stem.name}.tex).\n"
-    after = "\n".join(best_worst(table.grid.row(i), k=2, who=method_label(m)) for i, m in enumerate(table.grid.rows))
+    after = "\n".join(best_worst(table.grid.row(i), k=2, who=method_label(m), metric=metric) for i, m in enumerate(table.grid.rows))
     sections.append(Section("Color strength (Table 1)" if any(s == "paper" for *_, s in table.rows) else f"Sweep over {study.param}",
                             text, [f"{fig_stem.name}.png"], after))
     return {m: table.grid.row(i) for i, m in enumerate(table.grid.rows)}
@@ -81,7 +81,7 @@ def _list(study: StudyResults, metric: str, out: Path, sfx: str, written: list[P
                                        METRIC_LABELS.get(metric, metric)), stem)
     rows = [[lab] + [grid.text(i, j) for i in range(len(grid.rows))] for j, lab in enumerate(grid.cols)]
     text = md_table(["pipeline", *map(method_label, grid.rows)], rows)
-    after = "\n".join(best_worst(grid.row(i), who=method_label(m)) for i, m in enumerate(grid.rows))
+    after = "\n".join(best_worst(grid.row(i), who=method_label(m), metric=metric) for i, m in enumerate(grid.rows))
     sections.append(Section("Pipelines", text, [f"{stem.name}.png"], after))
     return {m: grid.row(i) for i, m in enumerate(grid.rows)}
 

@@ -88,7 +88,7 @@ def run_facts(study: StudyResults) -> list[list[str]]:
     return rows
 
 
-def best_worst(grid: Grid, k: int = 3, who: str = "") -> str:
+def best_worst(grid: Grid, k: int = 3, who: str = "", metric: str = "linear_top1") -> str:
     """Markdown: the ``k`` best and ``k`` worst cells with a value, per method (rows of a label grid)."""
     cells = grid.cells()
     cells = cells[np.isfinite(cells["mean"])].sort_values("mean", ascending=False, kind="stable")
@@ -98,9 +98,10 @@ def best_worst(grid: Grid, k: int = 3, who: str = "") -> str:
     name = lambda r: (r["row"] if r["row"] == r["col"] else f"{r['row']} + {r['col']}") if pairwise else r["col"]  # noqa: E731
     rows = lambda df: [[name(r), format_cell(r["mean"], r["std"], r["status"], r["runs"], r["n"])] for _, r in df.iterrows()]  # noqa: E731
     who = f"{who}: " if who else ""
-    text = f"**{who}best cells**\n\n" + md_table(["cell", "top-1 (%)"], rows(cells.head(k)))
+    header = ["cell", METRIC_LABELS.get(metric, metric)]
+    text = f"**{who}best cells**\n\n" + md_table(header, rows(cells.head(k)))
     if len(cells) > k:
-        text += f"\n**{who}worst cells**\n\n" + md_table(["cell", "top-1 (%)"], rows(cells.iloc[::-1].head(k)))
+        text += f"\n**{who}worst cells**\n\n" + md_table(header, rows(cells.iloc[::-1].head(k)))
     return text
 
 
