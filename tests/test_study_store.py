@@ -97,8 +97,10 @@ def test_rerun_skips_done_cells_and_force_and_only_recompute(tmp_path):
     assert len(calls) == 18
     before = snapshot(tmp_path / "fake")
     calls.clear()
+    study_json = (tmp_path / "fake" / "study.json").read_text()
     df = run_study(quick_spec(), out=tmp_path, cell_fn=counting, progress=False)
     assert calls == [] and len(df) == 18 and snapshot(tmp_path / "fake") == before
+    assert (tmp_path / "fake" / "study.json").read_text() == study_json  # wall time and dates of the real run kept
     run_study(quick_spec(), out=tmp_path, cell_fn=counting, progress=False, force=True, only=["op1=color", "seed=1"])
     assert len(calls) == 3
     calls.clear()

@@ -186,8 +186,13 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     if todo and cell_fn is None and plan.executor.kind == "local":
         prepare_datasets(todo)
     with StudyLock(store.root):
+        previous = store.read_study()
+        if not todo and previous is not None:  # nothing to run: keep the recorded wall time and dates
+            df = store.rebuild_table(cells)
+            reporter.summary(spec, df, 0.0)
+            return df
         t0 = time.time()
-        info = _study_info(spec, plan, cells, store.read_study())
+        info = _study_info(spec, plan, cells, previous)
         store.write_study(info)
         df = store.rebuild_table(cells)
         by_id: dict[str, list[Cell]] = {}
