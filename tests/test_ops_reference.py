@@ -4,7 +4,7 @@ import torch
 import torchvision.transforms.v2.functional as TF
 
 from augstudy import ops
-from augstudy.ops.color import adjust_hue
+from augstudy.ops.color import adjust_hue, adjust_hue_tensor
 
 TOL = 2 / 255
 
@@ -31,14 +31,22 @@ def test_color_jitter_factors_match_torchvision(name, ref):
         assert (ref(x[i], v) - y[i]).abs().max() <= TOL, (name, v)
 
 
-def test_hue_on_uint8_levels_and_greys():
-    x = (images(8) * 255).round() / 255
+@pytest.mark.parametrize("hue_fn", [adjust_hue, adjust_hue_tensor], ids=["opencv-on-cpu", "tensor"])
+def test_hue_on_uint8_levels_and_greys(hue_fn):
+    x = (images(8, h=48, w=40) * 255).round() / 255  # rows wide enough for OpenCV's SIMD path
     x[0] = 0.5  # grey: hue undefined, must stay grey
     x[1, 1] = x[1, 0]  # ties between max channels
     shifts = torch.linspace(-0.5, 0.5, 8)
-    y = adjust_hue(x, shifts)
+    y = hue_fn(x, shifts)
+    assert y.shape == x.shape and y.dtype == x.dtype
     for i in range(8):
         assert (TF.adjust_hue(x[i], float(shifts[i])) - y[i]).abs().max() <= TOL
+
+
+def test_hue_implementations_agree_on_wrapping_shifts():
+    x = images(16, h=32, w=32, seed=3)
+    shifts = torch.linspace(-0.5, 0.5, 16)  # hue + shift crosses 0 and 360 degrees
+    assert (adjust_hue(x, shifts) - adjust_hue_tensor(x, shifts)).abs().max() <= 1e-4
 
 
 def test_jitter_order_is_respected():

@@ -9,6 +9,7 @@ the images whose round-r step is hue.
 """
 from __future__ import annotations
 
+import cv2
 import torch
 from pydantic import Field
 
@@ -27,6 +28,29 @@ def grayscale(x: torch.Tensor) -> torch.Tensor:
 
 def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Rotate the HSV hue of each image by ``shift[b]`` turns (in [-0.5, 0.5]), like torchvision's adjust_hue.
+
+    On the CPU, OpenCV's SIMD HSV conversions on the whole batch laid out as one tall HWC image
+    (about 2x faster than the tensor formula at 32 px); elsewhere :func:`adjust_hue_tensor`.
+    """
+    if x.device.type == "cpu":
+        return _adjust_hue_opencv(x, shift)
+    return adjust_hue_tensor(x, shift)
+
+
+def _adjust_hue_opencv(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    b, _, h, w = x.shape
+    hwc = x.permute(0, 2, 3, 1).contiguous()  # a new tensor: converted in place below
+    rows = hwc.numpy().reshape(b * h, w, 3)
+    cv2.cvtColor(rows, cv2.COLOR_RGB2HSV, dst=rows)  # float32: H in [0, 360), S and V in [0, 1]
+    hue = hwc.view(b, h * w, 3)[..., 0]
+    hue.add_((shift.remainder(1.0) * 360.0)[:, None])
+    hue.sub_((hue >= 360.0).float().mul_(360.0))  # shift >= 0 (OpenCV's SIMD path mis-converts H < 0); H in [0, 360) as documented
+    cv2.cvtColor(rows, cv2.COLOR_HSV2RGB, dst=rows)
+    return hwc.permute(0, 3, 1, 2)  # [B, 3, H, W] in channels-last memory
+
+
+def adjust_hue_tensor(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """:func:`adjust_hue` in tensor ops only (any device).
 
     Branch-free on [B, H, W] planes (``where`` and comparisons are slow on the CPU): with v = max,
     c = max - min and h6 the hue in sixths of a turn, channel n is ``v - c * f(h6 - m_n)``,
@@ -51,34 +75,46 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 
 
 def color_jitter(x: torch.Tensor, params: Params) -> torch.Tensor:
-    """Apply per-image brightness/contrast/saturation/hue factors in per-image order ``params["order"]``."""
-    order = params["order"]
-    factors = torch.stack([params["brightness"], params["contrast"], params["saturation"], torch.ones_like(params["hue"])], 1)
+    """Apply per-image brightness/contrast/saturation/hue factors in per-image order ``params["order"]``.
+
+    The batch is first sorted by the round in which each image's hue step falls (images with nothing
+    to do last), so each round's hue images are one contiguous slice (no gather/scatter per round) and
+    the untouched images are skipped; the result is unsorted at the end.
+    """
     hue = params["hue"]
-    gray_w = x.new_tensor(_GRAY)
-    owned = False  # x is still the caller's tensor until a step allocates a new one
-    for r in range(order.shape[1]):
-        step = order[:, r]
-        weight = factors.gather(1, step[:, None])[:, 0]
+    factors = torch.stack([params["brightness"], params["contrast"], params["saturation"], torch.ones_like(hue)], 1)
+    rounds = params["order"].shape[1]
+    has_hue = hue != 0
+    idle = (factors[:, :3] == 1).all(1) & ~has_hue
+    if idle.all():
+        return x
+    # group: the round of the hue step (0..rounds-1), `rounds` if hue is 0, `rounds + 1` if idle
+    group = torch.where(has_hue, (params["order"] == HUE).to(torch.uint8).argmax(1), rounds)
+    group = torch.where(idle, rounds + 1, group)
+    sort = torch.argsort(group, stable=True)
+    bounds = [0] + torch.bincount(group, minlength=rounds + 2).cumsum(0).tolist()
+    y = x.index_select(0, sort)  # our own copy: every step below works in place on it
+    busy = y[:bounds[rounds + 1]]
+    order, factors, hue = params["order"][sort], factors[sort], hue[sort]
+    for r in range(rounds):
+        step = order[:bounds[rounds + 1], r]
+        weight = factors[:bounds[rounds + 1]].gather(1, step[:, None])[:, 0]
         is_sat, is_con = step == SATURATION, step == CONTRAST
         active = weight != 1
         if active.any():
-            # x <- clamp(w x + (1 - w) t), t = 0 (brightness), mean grey (contrast), grey image (saturation)
-            target = None
+            # y <- clamp(w y + (1 - w) t), t = 0 (brightness), mean grey (contrast), grey image (saturation)
             keep = 1 - weight
-            if (is_sat & active).any():
-                target = grayscale(x).mul_(per_image(keep * is_sat))
-            if (is_con & active).any():  # mean grey = grey-weighted channel means
-                mean = per_image((x.mean((2, 3)) @ gray_w) * keep * is_con)
-                target = mean.expand_as(x[:, :1]).contiguous() if target is None else target.add_(mean)
-            if target is None:
-                x = (x * per_image(weight)).clamp_(max=1.0)
-            else:  # one fused pass: target plane + w * x (a plane target broadcasts fast, a scalar one slowly)
-                x = torch.addcmul(target, x, per_image(weight)).clamp_(0.0, 1.0)
-            owned = True
-        y = on_subset(x, (step == HUE) & (hue != 0), lambda xs, idx: adjust_hue(xs, hue[idx]), inplace=owned)
-        owned, x = owned or y is not x, y
-    return x
+            if ((is_sat | is_con) & active).any():
+                gray = grayscale(busy)  # [n, 1, H, W]; contrast's target is its mean
+                target = torch.addcmul(per_image(gray.mean((1, 2, 3)) * keep * is_con), gray, per_image(keep * is_sat))
+                # one fused pass: target plane + w * y (a plane target broadcasts fast, a scalar one slowly)
+                torch.addcmul(target, busy, per_image(weight), out=busy).clamp_(0.0, 1.0)
+            else:
+                busy.mul_(per_image(weight)).clamp_(max=1.0)
+        lo, hi = bounds[r], bounds[r + 1]
+        if hi > lo:
+            y[lo:hi] = adjust_hue(y[lo:hi], hue[lo:hi])
+    return y.index_select(0, torch.argsort(sort))  # unsort (a gather is ~3x faster than index_copy_)
 
 
 def color_drop(x: torch.Tensor, drop: torch.Tensor, inplace: bool = False) -> torch.Tensor:
