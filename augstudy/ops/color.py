@@ -5,7 +5,8 @@ saturation ~ U[max(0, 1 - 0.8s), 1 + 0.8s], hue ~ U[-0.2s, 0.2s], the four appli
 order per image, clamping to [0, 1] after each. It is vectorised as four rounds: in round r every
 image applies the step at position r of its own permutation. Brightness, contrast and saturation
 are one ``lerp`` towards a per-image target (0, the mean grey, the grey image); hue runs only on
-the images whose round-r step is hue.
+the images whose round-r step is hue (one contiguous slice: the batch is sorted by hue round first),
+through OpenCV's HSV conversion on the CPU and tensor ops elsewhere.
 """
 from __future__ import annotations
 
