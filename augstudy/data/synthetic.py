@@ -16,15 +16,27 @@ can be ablated:
   independent of class (its own random stream). Then the object's outline is one more piece of class-free
   pixel layout, and the class is visible in any patch of the object: what survives a random crop. The
   shipped studies use ``"texture"`` (calibrated against the paper's Figure 5, BENCHMARKS.md "Reproduction").
+  ``"texture_polarity"``: the class is a pattern (dots, big dots, grid, thin stripes, thin rings: small duty
+  cycles, so the two polarities look different) *and its luminance polarity*: class 2k paints the pattern in
+  the lighter of the object's two colors, class 2k + 1 in the darker (the colors themselves stay per-image
+  and class-free). Half of the class is then information that luminance order keeps (brightness, contrast,
+  saturation, hue jitter and grayscale all preserve it) and an edge-magnitude image does not: the "shading"
+  that natural images carry and Sobel filtering discards.
 * **per-image palette** (``palette``, ``palette_strength``): background, clutter and object colors are
   drawn per image, independent of class, so two crops of one image match by color histogram alone:
   the shortcut that color distortion removes (paper section 3.2). Off: every image uses one fixed palette.
+  ``palette_hue_spread`` (1 = independent hues): below 1, all of an image's palette hues lie within
+  +-spread/2 of one per-image hue (one hue family), so the palette has no hue *differences* that survive a
+  global hue rotation; the family's hue is still per-image.
 * **per-image background structure** (``clutter``, ``clutter_amount``, ``clutter_contrast``): a
   low-frequency two-tone field, random lines and blobs, laid out per image and unrelated to class, so
   two uncropped views match by pixel layout alone: the shortcut that cropping removes.
 * **weak class-color correlation** (``class_color``): the fraction of images whose object color is
   drawn near a per-class hue, so color carries a little label information (why supervised learning does
   not gain from strong color distortion, the paper's Table 1). 0 makes color carry none.
+* **chromatic texture** (``texture_chroma``, 0 = off): the fraction of the texture's contrast moved from
+  luminance to chroma: at 1 the pattern's second color has the object's luma and the opposite chroma
+  (isoluminant, invisible in a grey image), at 0 it is the object's color moved toward black or white.
 * ``noise``: per-pixel Gaussian noise (std in [0, 1] units).
 
 Each factor draws from its own per-image random stream (seeded from ``seed``, the split and the image
@@ -55,6 +67,9 @@ _TEXTURES = ("solid", "stripes", "checker", "dots")
 #: ``class_cue="texture"``: class = surface pattern only (the silhouette is drawn per image from _SHAPES).
 _CLASS_TEXTURES = ("solid", "stripes", "checker", "dots", "fine_stripes", "fine_checker", "big_dots", "grid",
                    "rings", "zigzag")
+#: ``class_cue="texture_polarity"``: class = (pattern, polarity): patterns whose light-on-dark and
+#: dark-on-light versions differ (small duty cycle), each in both polarities (class 2k light, 2k + 1 dark).
+_POLARITY_TEXTURES = ("dots", "big_dots", "grid", "thin_stripes", "thin_rings")
 #: The first classes, chosen to be diverse at 32 px; further classes take the remaining combinations.
 _CURATED = (("disc", "solid"), ("triangle", "stripes"), ("square", "checker"), ("cross", "solid"),
             ("ring", "solid"), ("star", "solid"), ("crescent", "stripes"), ("dumbbell", "solid"),
@@ -74,15 +89,17 @@ class SyntheticParams(BaseModel):
     size: int = Field(32, ge=8, le=512)
     num_classes: int = Field(10, ge=2, le=len(_SHAPES) * len(_TEXTURES))
     seed: int = Field(0, ge=0)
-    class_cue: Literal["shape", "texture"] = "shape"
+    class_cue: Literal["shape", "texture", "texture_polarity"] = "shape"
     palette: bool = True
     palette_strength: float = Field(1.0, ge=0, le=1)
+    palette_hue_spread: float = Field(1.0, ge=0, le=1)
     clutter: bool = True
     clutter_amount: float = Field(1.0, ge=0, le=10)
     clutter_contrast: float = Field(0.8, ge=0, le=1)
     class_color: float = Field(0.1, ge=0, le=1)
     texture: bool = True
     texture_contrast: float = Field(0.5, ge=0, le=1)
+    texture_chroma: float = Field(0.0, ge=0, le=1)
     object_scale: tuple[float, float] = (0.45, 0.8)
     position_jitter: float = Field(1.0, ge=0, le=1)
     rotation: bool = True
@@ -92,6 +109,9 @@ class SyntheticParams(BaseModel):
     def _texture_classes(self) -> "SyntheticParams":
         if self.class_cue == "texture" and self.num_classes > len(_CLASS_TEXTURES):
             raise ValueError(f"class_cue='texture' has {len(_CLASS_TEXTURES)} classes; num_classes must be <= that")
+        if self.class_cue == "texture_polarity" and self.num_classes > 2 * len(_POLARITY_TEXTURES):
+            raise ValueError(f"class_cue='texture_polarity' has {2 * len(_POLARITY_TEXTURES)} classes; "
+                             "num_classes must be <= that")
         return self
 
     @field_validator("object_scale")
@@ -102,10 +122,16 @@ class SyntheticParams(BaseModel):
         return v
 
 
+#: Params added after generator version 1, with their defaults (which leave the pixels unchanged).
+_LATER_KNOBS = {"palette_hue_spread": 1.0, "texture_chroma": 0.0}
+
+
 def class_names(num_classes: int, class_cue: str = "shape") -> list[str]:
     """Class names ``shape-texture`` (``class_cue="texture"``: the texture) for the first ``num_classes`` classes."""
     if class_cue == "texture":
         return list(_CLASS_TEXTURES[:num_classes])
+    if class_cue == "texture_polarity":
+        return [f"{_POLARITY_TEXTURES[c // 2]}-{'light' if c % 2 == 0 else 'dark'}" for c in range(num_classes)]
     return [f"{s}-{t}" if t != "solid" else s for s, t in _class_table()[:num_classes]]
 
 
@@ -211,8 +237,13 @@ _FIXED = {"bg": np.array([0.45, 0.45, 0.45]), "bg2": np.array([0.3, 0.3, 0.3]),
 def _palettes(p: SyntheticParams, rng: np.random.Generator, labels: np.ndarray) -> dict[str, np.ndarray]:
     """Per-image colors in [0, 1]: bg, bg2 [B, 3], clutter [B, 3, 3], object and its texture color [B, 3]."""
     B = len(labels)
-    rnd = _hsv(*rng.uniform([0, 0.15, 0.15], 1.0, (B, 6, 3)).transpose(2, 0, 1))  # [B, 6, 3]
+    hsv = rng.uniform([0, 0.15, 0.15], 1.0, (B, 6, 3))  # [B, 6, (h, s, v)]
     cls = rng.random((B, 4))  # class-color draws: always made, so the switch shifts nothing else
+    extra = rng.random((B, 2))  # hue family centre, chroma direction: drawn last, so older draws are unchanged
+    if p.palette_hue_spread < 1:
+        # One hue family per image: every palette hue within +-spread/2 of a per-image centre.
+        hsv[..., 0] = (extra[:, :1] + p.palette_hue_spread * (hsv[..., 0] - 0.5)) % 1.0
+    rnd = _hsv(*hsv.transpose(2, 0, 1))  # [B, 6, 3]
     s = p.palette_strength if p.palette else 0.0
     pal = {"bg": _lerp(_FIXED["bg"], rnd[:, 0], s), "bg2": _lerp(_FIXED["bg2"], rnd[:, 1], s),
            "clutter": _FIXED["clutter"] + s * (rnd[:, 2:5] - _FIXED["clutter"]),
@@ -228,8 +259,44 @@ def _palettes(p: SyntheticParams, rng: np.random.Generator, labels: np.ndarray) 
     t = np.where(np.abs(y - yb) < 0.25, np.clip((goal - y) / (target - y + 1e-9), 0, 1), 0.0)
     obj = obj + t[:, None] * (target[:, None] - obj)
     pal["object"] = obj
-    pal["second"] = _lerp(obj, np.where(_luma(obj) > 0.5, 0.0, 1.0)[:, None], p.texture_contrast)
+    second = _lerp(obj, np.where(_luma(obj) > 0.5, 0.0, 1.0)[:, None], p.texture_contrast)
+    if p.texture_chroma > 0:
+        second = _lerp(second, _lerp(obj, _isoluminant_opponent(obj, extra[:, 1]), p.texture_contrast),
+                       p.texture_chroma)
+    if p.class_cue == "texture_polarity":
+        # Class 2k: the pattern is the lighter of the two object colors; class 2k + 1: the darker.
+        swap = (_luma(second) > _luma(obj)) != (labels % 2 == 0)
+        obj, second = np.where(swap[:, None], second, obj), np.where(swap[:, None], obj, second)
+        pal["object"] = obj
+    pal["second"] = second
     return pal
+
+
+_LUMA_W = np.array([0.299, 0.587, 0.114])
+
+
+def _isoluminant_opponent(c: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """[B, 3]: the most saturated color with the same luma as ``c``, on the opposite side of grey.
+
+    Its chroma direction (the component orthogonal to luma) is minus that of ``c``; a grey ``c`` takes
+    the direction at angle ``2 pi u`` in the chroma plane. The step stops at the RGB cube's faces.
+    """
+    y = _luma(c)
+    # orthonormal basis of the plane {d : d . w = 0}
+    e1 = np.array([1.0, -1.0, 0.0])
+    e1 = e1 - (e1 @ _LUMA_W) / (_LUMA_W @ _LUMA_W) * _LUMA_W
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(_LUMA_W / np.linalg.norm(_LUMA_W), e1)
+    # chroma of c: c - y * (1, 1, 1) is orthogonal to w because sum(w) = 1
+    chroma = c - y[:, None]
+    norm = np.linalg.norm(chroma, axis=1)
+    fallback = np.cos(2 * np.pi * u)[:, None] * e1 + np.sin(2 * np.pi * u)[:, None] * e2
+    d = np.where((norm > 1e-3)[:, None], -chroma / np.maximum(norm, 1e-9)[:, None], fallback)
+    # largest t with 0 <= y + t d <= 1 (per channel), starting from grey y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lim = np.where(d > 1e-9, (1 - y[:, None]) / d, np.where(d < -1e-9, -y[:, None] / d, np.inf))
+    t = lim.min(1)
+    return np.clip(y[:, None] + t[:, None] * d, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -259,6 +326,10 @@ def _texture_tile(texture: str) -> np.ndarray:
         pattern = ((u * 1.8) % 1.0 < 0.3) | ((v * 1.8) % 1.0 < 0.3)
     elif texture == "rings":
         pattern = (np.hypot(u - 0.5, v - 0.5) * 2.2) % 1.0 < 0.5
+    elif texture == "thin_stripes":
+        pattern = (u * 2.2) % 1.0 < 0.3
+    elif texture == "thin_rings":
+        pattern = (np.hypot(u - 0.5, v - 0.5) * 2.2) % 1.0 < 0.3
     elif texture == "zigzag":
         pattern = (u * 2.2 + 0.8 * np.abs((v * 2.0) % 1.0 - 0.5)) % 1.0 < 0.5
     else:  # pragma: no cover - guarded by the class tables
@@ -274,6 +345,9 @@ def _object_classes(p: SyntheticParams, rng: np.random.Generator, labels: np.nda
     if p.class_cue == "texture":
         shapes = rng.integers(0, len(_SHAPES), len(labels))
         return [(_SHAPES[s], _CLASS_TEXTURES[c]) for s, c in zip(shapes, labels)]
+    if p.class_cue == "texture_polarity":
+        shapes = rng.integers(0, len(_SHAPES), len(labels))
+        return [(_SHAPES[s], _POLARITY_TEXTURES[c // 2]) for s, c in zip(shapes, labels)]
     return [_class_table()[c] for c in labels]
 
 
@@ -421,9 +495,10 @@ def parse_params(**params) -> SyntheticParams:
 @dataset("synthetic")
 def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_classes: int = 10, seed: int = 0,
               class_cue: str = "shape",
-              palette: bool = True, palette_strength: float = 1.0,
+              palette: bool = True, palette_strength: float = 1.0, palette_hue_spread: float = 1.0,
               clutter: bool = True, clutter_amount: float = 1.0, clutter_contrast: float = 0.8,
               class_color: float = 0.1, texture: bool = True, texture_contrast: float = 0.5,
+              texture_chroma: float = 0.0,
               object_scale: tuple[float, float] = (0.45, 0.8), position_jitter: float = 1.0,
               rotation: bool = True, noise: float = 0.02, cache: bool = True) -> Dataset:
     """The embedded procedural dataset: class = object shape and texture; palette and clutter are per-image shortcuts.
@@ -431,7 +506,9 @@ def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_class
     n_train, n_test: images per split (classes balanced to within one). size: side in pixels (square).
     num_classes: up to 64 (shape x texture; 10 with class_cue="texture"). seed: same params and seed give
     byte-identical arrays. class_cue: "shape" (class = shape and texture) or "texture" (class = texture only,
-    per-image random silhouette).
+    per-image random silhouette) or "texture_polarity" (class = pattern and its luminance polarity).
+    palette_hue_spread (0..1): below 1, one hue family per image. texture_chroma (0..1): share of the texture
+    contrast that is chromatic (isoluminant) rather than luminance.
     palette / palette_strength (0..1): per-image colors, independent of class (the color-histogram shortcut).
     clutter / clutter_amount (x 5 lines, 4 blobs) / clutter_contrast (0..1): per-image background layout
     (the layout shortcut that cropping removes). class_color (0..1): fraction of images whose object hue
@@ -440,11 +517,16 @@ def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_class
     rotation: pose randomisation. noise: pixel noise std. cache: read/write the on-disk cache.
     """
     p = parse_params(n_train=n_train, n_test=n_test, size=size, num_classes=num_classes, seed=seed, class_cue=class_cue,
-                     palette=palette, palette_strength=palette_strength, clutter=clutter,
+                     palette=palette, palette_strength=palette_strength, palette_hue_spread=palette_hue_spread,
+                     clutter=clutter,
                      clutter_amount=clutter_amount, clutter_contrast=clutter_contrast, class_color=class_color,
-                     texture=texture, texture_contrast=texture_contrast, object_scale=object_scale,
+                     texture=texture, texture_contrast=texture_contrast, texture_chroma=texture_chroma,
+                     object_scale=object_scale,
                      position_jitter=position_jitter, rotation=rotation, noise=noise)
     params = p.model_dump(mode="json")
+    for key, default in _LATER_KNOBS.items():  # knobs added later: at their default the cache key stays as before
+        if params[key] == default:
+            del params[key]
 
     def build() -> Dataset:
         return Dataset(train=generate_split(p, 0, p.n_train), test=generate_split(p, 1, p.n_test),
