@@ -125,6 +125,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 224], help="image sides (px)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per library")
+    ap.add_argument("--default-malloc", action="store_true",
+                    help="leave glibc malloc as is (default: keep freed memory, as augstudy's trainer does)")
     ap.add_argument("--threads", type=int, default=1, help="torch / OpenCV CPU threads")
     ap.add_argument("--devices", nargs="+", default=None, help="default: cpu, plus cuda when available")
     args = ap.parse_args()
@@ -132,9 +134,16 @@ def main() -> None:
     import cv2
 
     torch.set_num_threads(args.threads)
+    from augstudy.train.allocator import keep_freed_memory
+
+    if args.default_malloc:
+        malloc = "glibc default"
+    else:
+        malloc = "freed memory kept (as the trainer)" if keep_freed_memory() else "default (not glibc)"
     cv2.setNumThreads(args.threads)
     devices = args.devices or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
-    print(f"torch {torch.__version__}, {args.threads} CPU thread(s), best of {args.rounds} interleaved rounds\n")
+    print(f"torch {torch.__version__}, {args.threads} CPU thread(s), best of {args.rounds} interleaved rounds, "
+          f"malloc: {malloc}\n")
     print("| device | size | library | images/s (best) | images/s (median) | augstudy / this |")
     print("|---|---|---|---:|---:|---:|")
     for device in devices:

@@ -141,6 +141,8 @@ def main() -> None:
     p.add_argument("--images", type=int, default=2048, help="training images per epoch (CPU runs)")
     p.add_argument("--rounds", type=int, default=3, help="timed interleaved epochs per loop (best kept)")
     p.add_argument("--size", type=int, default=32)
+    p.add_argument("--default-malloc", action="store_true",
+                    help="leave glibc malloc as is (default: keep freed memory, as augstudy's trainer does)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--workers", type=int, nargs="*", default=[0, 2], help="DataLoader workers for the reference")
     p.add_argument("--compile", action="store_true")
@@ -153,6 +155,12 @@ def main() -> None:
         gpu_epoch(args)
         return
     torch.set_num_threads(args.threads)
+    from augstudy.train.allocator import keep_freed_memory
+
+    if args.default_malloc:
+        malloc = "glibc default"
+    else:
+        malloc = "freed memory kept (as the trainer)" if keep_freed_memory() else "default (not glibc)"
     split = random_split(args.images, args.size)
     loops = {"augstudy (batched ops on the batch, DeviceBatcher)": augstudy_epoch(args, split, torch.device("cpu"))}
     if args.cpu_bf16:
@@ -164,7 +172,7 @@ def main() -> None:
     ref = max(v for k, v in ips.items() if k.startswith("lightly"))
     print(f"CPU: {platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}; "
           f"{args.encoder}, batch {args.batch_size}, {args.size} px, {args.images} images, best of {args.rounds} "
-          f"interleaved epochs")
+          f"interleaved epochs; malloc: {malloc}")
     print("| loop | images/s | vs best reference |")
     print("|---|---:|---:|")
     for name, v in ips.items():

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Union
 import torch
 
 from .config import CellConfig
+from .allocator import keep_freed_memory
 from .device import cpu_threads, resolve_device, uses_bf16
 from .encoders import build_encoder, get_encoder
 from .evaluate import evaluate
@@ -98,6 +99,7 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
     cfg = as_config(config)
     t = cfg.training
     device = resolve_device(t.device)
+    keep_freed_memory()  # CPU augmentation reuses its freed batches instead of page-faulting new ones
     with cpu_threads(t.threads):
         from .. import data, ops
 
