@@ -110,6 +110,24 @@ def test_rerun_skips_done_cells_and_force_and_only_recompute(tmp_path):
         run_study(quick_spec(), out=tmp_path, cell_fn=counting, progress=False, only=["sobel"])
 
 
+def test_total_wall_time_adds_up_resumed_runs_only(tmp_path):
+    import shutil
+
+    def study():
+        return json.loads((tmp_path / "fake" / "study.json").read_text())
+
+    run_study(quick_spec(), out=tmp_path, cell_fn=fake_cell, progress=False)
+    first = study()
+    assert first["wall_seconds_total"] == first["wall_seconds"]
+    run_study(quick_spec(seeds=[0, 1, 2]), out=tmp_path, cell_fn=fake_cell, progress=False)  # resumed: adds up
+    second = study()
+    assert second["wall_seconds_total"] == pytest.approx(first["wall_seconds"] + second["wall_seconds"], abs=2e-3)
+    shutil.rmtree(tmp_path / "fake" / "cells")  # a clone: the committed study.json, no cells
+    run_study(quick_spec(), out=tmp_path, cell_fn=fake_cell, progress=False)
+    third = study()
+    assert third["wall_seconds_total"] == third["wall_seconds"]
+
+
 def test_failed_cells_are_recorded_the_grid_goes_on_and_a_rerun_retries_them(tmp_path, capsys):
     df = run_study(quick_spec(seeds=[0]), out=tmp_path, cell_fn=blur_fails, progress=True)
     failed = df[df["status"] == "failed"]

@@ -192,7 +192,9 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
             reporter.summary(spec, df, 0.0)
             return df
         t0 = time.time()
-        info = _study_info(spec, plan, cells, previous)
+        # the total wall time carries over only while earlier runs' cells are part of the result
+        kept = any(store.is_done(c.id) and c.id not in seen for c in cells)
+        info = _study_info(spec, plan, cells, previous if kept else None)
         store.write_study(info)
         df = store.rebuild_table(cells)
         by_id: dict[str, list[Cell]] = {}
