@@ -128,6 +128,18 @@ def test_total_wall_time_adds_up_resumed_runs_only(tmp_path):
     assert third["wall_seconds_total"] == third["wall_seconds"]
 
 
+def test_a_rerun_removes_temp_files_of_writes_cut_short(tmp_path):
+    run_study(quick_spec(), out=tmp_path, cell_fn=fake_cell, progress=False)
+    root = tmp_path / "fake"
+    cell = next((root / "cells").iterdir())
+    stale = [root / ".results.csv.abc123.tmp", cell / ".metrics.json.x9.tmp"]  # as atomic_write_bytes names them
+    for p in stale:
+        p.write_text("half")
+    run_study(quick_spec(), out=tmp_path, cell_fn=fake_cell, progress=False)
+    assert not any(p.exists() for p in stale)
+    assert (cell / "metrics.json").exists()
+
+
 def test_failed_cells_are_recorded_the_grid_goes_on_and_a_rerun_retries_them(tmp_path, capsys):
     df = run_study(quick_spec(seeds=[0]), out=tmp_path, cell_fn=blur_fails, progress=True)
     failed = df[df["status"] == "failed"]

@@ -186,6 +186,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     if todo and cell_fn is None and plan.executor.kind == "local":
         prepare_datasets(todo)
     with StudyLock(store.root):
+        store.remove_partial_writes()  # left by a run killed mid-write; nobody else writes while we hold the lock
         previous = store.read_study()
         if not todo and previous is not None:  # nothing to run: keep the recorded wall time and dates
             df = store.rebuild_table(cells)

@@ -73,6 +73,13 @@ class StudyStore:
     def is_done(self, cell_id: str) -> bool:
         return (self.cell_dir(cell_id) / "metrics.json").is_file()
 
+    def remove_partial_writes(self) -> int:
+        """Delete the temp files of atomic writes cut short (a run killed mid-write); call under the lock."""
+        stale = [p for p in self.root.rglob(".*.tmp") if p.is_file()] if self.root.is_dir() else []
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return len(stale)
+
     def metrics(self, cell_id: str) -> Optional[dict]:
         return _read_json(self.cell_dir(cell_id) / "metrics.json")
 
