@@ -1,4 +1,4 @@
-"""keep_freed_memory: glibc's malloc thresholds raised once per process (the trainer calls it)."""
+"""Process settings of a cell: glibc malloc thresholds (keep_freed_memory), torch and OpenCV thread counts."""
 import platform
 import subprocess
 import sys
@@ -25,3 +25,15 @@ def test_run_cell_calls_it(monkeypatch):
     monkeypatch.setattr(cell, "keep_freed_memory", lambda: calls.append(1) or True)
     cell.run_cell(_cfg(training={"epochs": 1}), _tiny_dataset(n_train=64, n_test=32))
     assert calls == [1]
+
+
+def test_cpu_threads_scopes_torch_and_opencv_threads():
+    import cv2
+    import torch
+
+    from augstudy.train.device import cpu_threads
+
+    before = (torch.get_num_threads(), cv2.getNumThreads())
+    with cpu_threads(1):
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == (1, 1)
+    assert (torch.get_num_threads(), cv2.getNumThreads()) == before

@@ -22,16 +22,20 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 @contextlib.contextmanager
 def cpu_threads(threads: Optional[int]) -> Iterator[None]:
-    """Use ``threads`` intra-op CPU threads inside the block (None: leave as is); restore after."""
+    """Use ``threads`` intra-op CPU threads (torch and OpenCV) inside the block (None: leave as is); restore after."""
     if threads is None:
         yield
         return
-    before = torch.get_num_threads()
+    import cv2  # the operators' OpenCV calls (hue on the CPU) get the same thread budget
+
+    before, cv_before = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(int(threads))
+    cv2.setNumThreads(int(threads))
     try:
         yield
     finally:
         torch.set_num_threads(before)
+        cv2.setNumThreads(cv_before)
 
 
 def uses_bf16(device: torch.device, bf16: bool, cpu_bf16: bool) -> bool:
