@@ -4,7 +4,8 @@ import torch
 import torchvision.transforms.v2.functional as TF
 
 from augstudy import ops
-from augstudy.ops.color import adjust_hue, adjust_hue_tensor
+from augstudy.ops.color import adjust_hue, color_drop, color_jitter
+from augstudy.ops.cpu_kernels import color_distort_cpu
 
 TOL = 2 / 255
 
@@ -21,19 +22,34 @@ def jitter_params(b, **factors):
     return p
 
 
+def jitter_kernel(x, p):
+    """The CPU path of the color ops: the compiled one-pass kernel."""
+    return ops.build("color_jitter").apply(x, p)
+
+
+#: Both implementations of the jitter: the CPU kernel and the tensor rounds (used on other devices).
+JITTERS = pytest.mark.parametrize("jitter", [jitter_kernel, color_jitter], ids=["cpu-kernel", "tensor"])
+
+
+def hue_kernel(x, shifts):
+    b = x.shape[0]
+    return color_distort_cpu(x, torch.ones(b, 3), shifts, torch.arange(4).expand(b, 4), torch.zeros(b, dtype=torch.bool))
+
+
+@JITTERS
 @pytest.mark.parametrize("name,ref", [("brightness", TF.adjust_brightness), ("contrast", TF.adjust_contrast),
                                       ("saturation", TF.adjust_saturation), ("hue", TF.adjust_hue)])
-def test_color_jitter_factors_match_torchvision(name, ref):
+def test_color_jitter_factors_match_torchvision(jitter, name, ref):
     x = images()
     values = [-0.5, -0.2, 0.05, 0.3, 0.5, 0.0] if name == "hue" else [0.0, 0.2, 0.7, 1.0, 1.4, 1.8]
-    y = ops.build("color_jitter").apply(x, jitter_params(6, **{name: values}))
+    y = jitter(x, jitter_params(6, **{name: values}))
     for i, v in enumerate(values):
         assert (ref(x[i], v) - y[i]).abs().max() <= TOL, (name, v)
 
 
-@pytest.mark.parametrize("hue_fn", [adjust_hue, adjust_hue_tensor], ids=["opencv-on-cpu", "tensor"])
+@pytest.mark.parametrize("hue_fn", [hue_kernel, adjust_hue], ids=["cpu-kernel", "tensor"])
 def test_hue_on_uint8_levels_and_greys(hue_fn):
-    x = (images(8, h=48, w=40) * 255).round() / 255  # rows wide enough for OpenCV's SIMD path
+    x = (images(8, h=48, w=40) * 255).round() / 255
     x[0] = 0.5  # grey: hue undefined, must stay grey
     x[1, 1] = x[1, 0]  # ties between max channels
     shifts = torch.linspace(-0.5, 0.5, 8)
@@ -46,14 +62,25 @@ def test_hue_on_uint8_levels_and_greys(hue_fn):
 def test_hue_implementations_agree_on_wrapping_shifts():
     x = images(16, h=32, w=32, seed=3)
     shifts = torch.linspace(-0.5, 0.5, 16)  # hue + shift crosses 0 and 360 degrees
-    assert (adjust_hue(x, shifts) - adjust_hue_tensor(x, shifts)).abs().max() <= 1e-4
+    assert (hue_kernel(x, shifts) - adjust_hue(x, shifts)).abs().max() <= 1e-4
 
 
-def test_jitter_order_is_respected():
+def test_cpu_kernels_matches_tensor_path_on_random_params():
+    """The whole color op, random factors, orders, hue rounds and drops: both implementations agree."""
+    x = images(64, h=32, w=32, seed=5)
+    op = ops.build("color(strength=1.5)")
+    p = op.sample_params(64, torch.Generator().manual_seed(1), torch.device("cpu"))
+    assert p["drop"].any() and (~p["jitter"]).any()
+    ref = color_drop(color_jitter(x, p), p["drop"])
+    assert (op.apply(x, p) - ref).abs().max() <= 1e-4
+
+
+@JITTERS
+def test_jitter_order_is_respected(jitter):
     x = images(2)
     p = jitter_params(2, brightness=[1.8, 1.8], contrast=[0.3, 0.3])
     p["order"] = torch.tensor([[0, 1, 2, 3], [1, 0, 2, 3]])
-    y = ops.build("color_jitter").apply(x, p)
+    y = jitter(x, p)
     bc = TF.adjust_contrast(TF.adjust_brightness(x[0], 1.8), 0.3)
     cb = TF.adjust_brightness(TF.adjust_contrast(x[1], 0.3), 1.8)
     assert (y[0] - bc).abs().max() <= TOL and (y[1] - cb).abs().max() <= TOL
@@ -130,3 +157,25 @@ def test_noise_std():
     assert torch.equal(y[0], x[0])
     for i, s in enumerate([0.05, 0.1, 0.15], 1):
         assert abs((y[i] - 0.5).std().item() - s) < 0.01
+
+
+def test_cpu_kernels_takes_any_memory_layout_and_leaves_input_alone():
+    x = images(8, h=32, w=32, seed=7)
+    before = x.clone()
+    op = ops.build("color")
+    p = op.sample_params(8, torch.Generator().manual_seed(2), torch.device("cpu"))
+    y = op.apply(x, p)
+    assert torch.equal(x, before)
+    assert torch.equal(op.apply(x.contiguous(memory_format=torch.channels_last), p), y)
+
+
+def test_crop_kernel_matches_grid_sample_path():
+    """The CPU kernel and the grid_sample path (other devices) agree on random boxes and flips."""
+    from augstudy.ops.geometric import crop_boxes, resized_crop_grid
+
+    x = images(32, 40, 28, seed=11)
+    op = ops.build("crop")
+    p = op.sample_params(32, torch.Generator().manual_seed(4), torch.device("cpu"))
+    assert p["flip"].any() and (~p["flip"]).any()
+    ref = resized_crop_grid(x, crop_boxes(p, 40, 28), p["flip"])
+    assert (op.apply(x, p) - ref).abs().max() <= 1e-5

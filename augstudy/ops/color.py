@@ -2,15 +2,14 @@
 
 Jitter follows torchvision's ``ColorJitter`` semantics per image: factors brightness, contrast,
 saturation ~ U[max(0, 1 - 0.8s), 1 + 0.8s], hue ~ U[-0.2s, 0.2s], the four applied in a random
-order per image, clamping to [0, 1] after each. It is vectorised as four rounds: in round r every
+order per image, clamping to [0, 1] after each. On the CPU the whole distortion runs in one compiled
+pass per image (:mod:`.cpu_kernels`). Elsewhere it is vectorised as four rounds: in round r every
 image applies the step at position r of its own permutation. Brightness, contrast and saturation
 are one ``lerp`` towards a per-image target (0, the mean grey, the grey image); hue runs only on
-the images whose round-r step is hue (one contiguous slice: the batch is sorted by hue round first),
-through OpenCV's HSV conversion on the CPU and tensor ops elsewhere.
+the images whose round-r step is hue (one contiguous slice: the batch is sorted by hue round first).
 """
 from __future__ import annotations
 
-import cv2
 import torch
 from pydantic import Field
 
@@ -29,29 +28,6 @@ def grayscale(x: torch.Tensor) -> torch.Tensor:
 
 def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Rotate the HSV hue of each image by ``shift[b]`` turns (in [-0.5, 0.5]), like torchvision's adjust_hue.
-
-    On the CPU, OpenCV's SIMD HSV conversions on the whole batch laid out as one tall HWC image
-    (about 2x faster than the tensor formula at 32 px); elsewhere :func:`adjust_hue_tensor`.
-    """
-    if x.device.type == "cpu":
-        return _adjust_hue_opencv(x, shift)
-    return adjust_hue_tensor(x, shift)
-
-
-def _adjust_hue_opencv(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    b, _, h, w = x.shape
-    hwc = x.permute(0, 2, 3, 1).contiguous()  # a new tensor: converted in place below
-    rows = hwc.numpy().reshape(b * h, w, 3)
-    cv2.cvtColor(rows, cv2.COLOR_RGB2HSV, dst=rows)  # float32: H in [0, 360), S and V in [0, 1]
-    hue = hwc.view(b, h * w, 3)[..., 0]
-    hue.add_((shift.remainder(1.0) * 360.0)[:, None])
-    hue.sub_((hue >= 360.0).float().mul_(360.0))  # shift >= 0 (OpenCV's SIMD path mis-converts H < 0); H in [0, 360) as documented
-    cv2.cvtColor(rows, cv2.COLOR_HSV2RGB, dst=rows)
-    return hwc.permute(0, 3, 1, 2)  # [B, 3, H, W] in channels-last memory
-
-
-def adjust_hue_tensor(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """:func:`adjust_hue` in tensor ops only (any device).
 
     Branch-free on [B, H, W] planes (``where`` and comparisons are slow on the CPU): with v = max,
     c = max - min and h6 the hue in sixths of a turn, channel n is ``v - c * f(h6 - m_n)``,
@@ -75,8 +51,22 @@ def adjust_hue_tensor(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def color_distort(x: torch.Tensor, params: Params, drop: torch.Tensor | None = None) -> torch.Tensor:
+    """Jitter as ``params`` say, then grayscale where ``drop``: the compiled kernel on the CPU, tensor ops elsewhere."""
+    if drop is None:
+        drop = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    if x.device.type == "cpu":
+        from .cpu_kernels import color_distort_cpu  # imports numba: only when a CPU batch needs it
+
+        factors = torch.stack([params["brightness"], params["contrast"], params["saturation"]], 1)
+        return color_distort_cpu(x, factors, params["hue"], params["order"], drop)
+    y = color_jitter(x, params)
+    return color_drop(y, drop, inplace=y is not x)
+
+
 def color_jitter(x: torch.Tensor, params: Params) -> torch.Tensor:
-    """Apply per-image brightness/contrast/saturation/hue factors in per-image order ``params["order"]``.
+    """Apply per-image brightness/contrast/saturation/hue factors in per-image order ``params["order"]``
+    (tensor ops, any device; on the CPU :func:`color_distort` uses the compiled kernel instead).
 
     The batch is first sorted by the round in which each image's hue step falls (images with nothing
     to do last), so each round's hue images are one contiguous slice (no gather/scatter per round) and
@@ -155,8 +145,7 @@ class Color(Operator):
         return params
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        y = color_jitter(x, params)
-        return color_drop(y, params["drop"], inplace=y is not x)
+        return color_distort(x, params, params["drop"])
 
 
 @operator("color_jitter")
@@ -170,7 +159,7 @@ class ColorJitter(Operator):
         return sample_jitter(self.strength, self.p, batch_size, generator, device)
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return color_jitter(x, params)
+        return color_distort(x, params)
 
 
 @operator("color_drop")

@@ -1,7 +1,8 @@
 """Geometric operators: crop (random resized crop + flip), flip, rotate, cutout.
 
-All are vectorised over the batch: crops are one ``grid_sample`` with per-image sampling grids,
-flips are folded into that grid (or a ``torch.where``), rotations are three index groups.
+All are vectorised over the batch: crops are one ``grid_sample`` with per-image sampling grids (a
+compiled per-image loop on the CPU), flips are folded into that grid (or a ``torch.where``), rotations
+are three index groups.
 """
 from __future__ import annotations
 
@@ -69,7 +70,19 @@ def _axis_grid(start: torch.Tensor, length: torch.Tensor, n_out: int, n_in: int,
 
 
 def resized_crop(x: torch.Tensor, boxes: torch.Tensor, flip: torch.Tensor | None = None) -> torch.Tensor:
-    """Crop each image to its box ``(top, left, h, w)``, resize back to ``[H, W]`` (bilinear), flip if asked."""
+    """Crop each image to its box ``(top, left, h, w)``, resize back to ``[H, W]`` (bilinear), flip if asked.
+
+    On the CPU a compiled per-image loop (:mod:`.cpu_kernels`), elsewhere :func:`resized_crop_grid`.
+    """
+    if x.device.type == "cpu":
+        from .cpu_kernels import resized_crop_cpu  # imports numba: only when a CPU batch needs it
+
+        return resized_crop_cpu(x, boxes, flip)
+    return resized_crop_grid(x, boxes, flip)
+
+
+def resized_crop_grid(x: torch.Tensor, boxes: torch.Tensor, flip: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`resized_crop` as one ``grid_sample`` with per-image sampling grids (any device)."""
     b, _, height, width = x.shape
     gx = _axis_grid(boxes[:, 1], boxes[:, 3], width, width, flip)
     gy = _axis_grid(boxes[:, 0], boxes[:, 2], height, height)

@@ -1,0 +1,170 @@
+"""Compiled CPU kernels (numba) for two per-image operators: the color distortion and the resized crop.
+
+Why hand-written: the tensor versions vectorise over the batch, so every step is one more pass over the
+whole batch in memory (the color distortion alone is about a dozen: four rounds of blend and clamp, hue
+to HSV and back, grayscale), and per-image parameters need gathers, scatters and sampling grids. Here
+each image's planes (12 KB at 32 px) stay in cache while all of its steps run, with its own parameters
+as plain scalars (BENCHMARKS.md "Operators": color about 8x, crop about 3x faster at 32 px; a blur
+kernel was slower than the tensor version and was dropped). The semantics are those of the tensor
+versions (which run on other devices and are tested against these) and of torchvision. Compiled by
+numba on first use (a few seconds, then cached on disk).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from numba import njit
+
+BRIGHTNESS, CONTRAST, SATURATION, HUE = 0, 1, 2, 3
+_WR, _WG, _WB = np.float32(0.2989), np.float32(0.587), np.float32(0.114)  # torchvision's rgb_to_grayscale weights
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _blend(img, weight, target_plane, target_scalar):
+    """img <- clamp(weight * img + (1 - weight) * target), target a grey plane or (if None) a scalar."""
+    w = np.float32(weight)
+    keep = np.float32(1.0) - w
+    zero, one = np.float32(0.0), np.float32(1.0)
+    for c in range(3):
+        for i in range(img.shape[1]):
+            t = np.float32(target_scalar) if target_plane is None else target_plane[i]
+            img[c, i] = min(max(w * img[c, i] + keep * t, zero), one)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _gray(img, out):
+    for i in range(img.shape[1]):
+        out[i] = _WR * img[0, i] + _WG * img[1, i] + _WB * img[2, i]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _hue(img, shift):
+    """Rotate the HSV hue by ``shift`` turns. With v = max, m = min, c = v - m, HSV -> RGB needs no
+    division by v: torchvision's p, q, t are m, v - c f and m + c f."""
+    six, two, four = np.float32(6.0), np.float32(2.0), np.float32(4.0)
+    six_shift = six * np.float32(shift)
+    for i in range(img.shape[1]):
+        r, g, b = img[0, i], img[1, i], img[2, i]
+        v = max(r, g, b)
+        m = min(r, g, b)
+        c = v - m
+        if c == 0:
+            continue  # grey: hue undefined, unchanged
+        if v == r:
+            h6 = (g - b) / c
+        elif v == g:
+            h6 = two + (b - r) / c
+        else:
+            h6 = four + (r - g) / c
+        h6 += six_shift
+        h6 -= six * np.floor(h6 / six)
+        k = int(h6)
+        f = h6 - np.float32(k)
+        q, t = v - c * f, m + c * f
+        if k == 0:
+            r, g, b = v, t, m
+        elif k == 1:
+            r, g, b = q, v, m
+        elif k == 2:
+            r, g, b = m, v, t
+        elif k == 3:
+            r, g, b = m, q, v
+        elif k == 4:
+            r, g, b = t, m, v
+        else:
+            r, g, b = v, m, q
+        img[0, i], img[1, i], img[2, i] = r, g, b
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _color_batch(y, factors, hue, order, drop):
+    """In place on ``y`` [B, 3, H*W]: each image's jitter steps in its ``order``, then grayscale if ``drop``."""
+    gray = np.empty(y.shape[2], dtype=y.dtype)
+    for b in range(y.shape[0]):
+        img = y[b]
+        for j in range(order.shape[1]):
+            step = order[b, j]
+            if step == HUE:
+                if hue[b] != 0.0:
+                    _hue(img, hue[b])
+                continue
+            w = factors[b, step]
+            if w == 1.0:
+                continue
+            if step == BRIGHTNESS:
+                _blend(img, w, None, 0.0)
+            else:
+                _gray(img, gray)
+                if step == CONTRAST:
+                    _blend(img, w, None, gray.mean())
+                else:
+                    _blend(img, w, gray, 0.0)
+        if drop[b]:
+            _gray(img, gray)
+            for c in range(3):
+                img[c, :] = gray
+
+
+def color_distort_cpu(x: torch.Tensor, factors: torch.Tensor, hue: torch.Tensor, order: torch.Tensor,
+                      drop: torch.Tensor) -> torch.Tensor:
+    """A new ``[B, 3, H, W]`` tensor: ``x`` (CPU, float32) with per-image ``factors`` [B, 3] (brightness,
+    contrast, saturation), ``hue`` [B] shifts in turns, step ``order`` [B, 4] and grayscale mask ``drop``."""
+    b, ch, h, w = x.shape
+    y = x.clone(memory_format=torch.contiguous_format)
+    _color_batch(y.numpy().reshape(b, ch, h * w), factors.to(torch.float32).contiguous().numpy(),
+                 hue.to(torch.float32).contiguous().numpy(), order.to(torch.int64).contiguous().numpy(),
+                 drop.to(torch.bool).contiguous().numpy())
+    return y
+
+
+# --------------------------------------------------------------------------------------------------
+# Resized crop (+ horizontal flip): bilinear, align_corners=False, source clamped to the box.
+@njit(cache=True, nogil=True, fastmath=True)
+def _axis(start, length, n, reverse, lo, hi, frac):
+    """Per output index: the two source indices and the weight of the second (see geometric._axis_grid)."""
+    scale = np.float32(length) / np.float32(n)
+    half, zero, top = np.float32(0.5), np.float32(0.0), np.float32(length - 1)
+    for j in range(n):
+        pos = n - 1 - j if reverse else j
+        src = min(max((np.float32(pos) + half) * scale - half, zero), top)
+        i0 = int(src)
+        lo[j] = start + i0
+        hi[j] = start + min(i0 + 1, length - 1)
+        frac[j] = src - np.float32(i0)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _resized_crop_batch(x, boxes, flip, out):
+    """Per image: resample the box's rows horizontally once (gathers), then blend row pairs (contiguous)."""
+    n, channels, height, width = x.shape
+    x0, x1 = np.empty(width, np.int64), np.empty(width, np.int64)
+    y0, y1 = np.empty(height, np.int64), np.empty(height, np.int64)
+    wx, wy = np.empty(width, np.float32), np.empty(height, np.float32)
+    rows = np.empty((height, width), np.float32)
+    zero, one = np.float32(0.0), np.float32(1.0)
+    for b in range(n):
+        top, box_h = boxes[b, 0], boxes[b, 2]
+        _axis(top, box_h, height, False, y0, y1, wy)
+        _axis(boxes[b, 1], boxes[b, 3], width, flip[b], x0, x1, wx)
+        for c in range(channels):
+            img = x[b, c]
+            for r in range(box_h):
+                src = img[top + r]
+                dst = rows[r]
+                for j in range(width):
+                    a = src[x0[j]]
+                    dst[j] = a + wx[j] * (src[x1[j]] - a)
+            for i in range(height):
+                r0, r1, a = rows[y0[i] - top], rows[y1[i] - top], wy[i]
+                row = out[b, c, i]
+                for j in range(width):
+                    row[j] = min(max(r0[j] + a * (r1[j] - r0[j]), zero), one)
+
+
+def resized_crop_cpu(x: torch.Tensor, boxes: torch.Tensor, flip: torch.Tensor | None) -> torch.Tensor:
+    """A new ``[B, C, H, W]`` tensor: each image's box ``(top, left, h, w)`` resized back to ``[H, W]``, flipped where ``flip``."""
+    x = x.contiguous()
+    out = torch.empty_like(x)
+    flip = torch.zeros(x.shape[0], dtype=torch.bool) if flip is None else flip
+    _resized_crop_batch(x.numpy(), boxes.to(torch.int64).contiguous().numpy(), flip.contiguous().numpy(), out.numpy())
+    return out
