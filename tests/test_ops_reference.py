@@ -195,3 +195,13 @@ def test_blur_kernel_matches_tensor_path(size):
     ref = gaussian_blur(x, p["sigma"], blur_kernel_size(size))
     assert torch.equal(y[~p["apply"]], x[~p["apply"]])
     assert (y[p["apply"]] - ref[p["apply"]]).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("hue_fn", [hue_kernel, adjust_hue], ids=["cpu-kernel", "tensor"])
+def test_hue_shift_just_below_zero_keeps_pure_colors(hue_fn):
+    """A tiny negative shift wraps a hue of 0 to just below one turn (float rounding may give exactly one)."""
+    x = torch.zeros(3, 3, 4, 4)
+    for i in range(3):
+        x[i, i] = 1.0  # pure red, green, blue
+    y = hue_fn(x, torch.full((3,), -1e-9))
+    assert (y - x).abs().max() <= 1e-5

@@ -58,6 +58,8 @@ def _hue(img, shift):
             h6 = four + (r - g) / c
         h6 += six_shift
         h6 -= six * np.floor(h6 / six)
+        if h6 >= six:  # rounding can land a tiny negative hue exactly on 6
+            h6 -= six
         k = int(h6)
         f = h6 - np.float32(k)
         q, t = v - c * f, m + c * f
