@@ -39,43 +39,27 @@ def _gray(img, out):
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _hue(img, shift):
-    """Rotate the HSV hue by ``shift`` turns. With v = max, m = min, c = v - m, HSV -> RGB needs no
-    division by v: torchvision's p, q, t are m, v - c f and m + c f."""
-    six, two, four = np.float32(6.0), np.float32(2.0), np.float32(4.0)
+    """Rotate the HSV hue by ``shift`` turns, branch-free so that the loop vectorises.
+
+    With v = max, c = max - min and h6 the hue in sixths of a turn, channel n is ``v - c * f(h6 - m_n)``,
+    m = (3, 5, 1) for (R, G, B), where ``f(u) = clamp(||u| - 6| - 3| - 1, 0, 1)`` is HSV's periodic ramp
+    (the same closed form as ``color.adjust_hue``). A grey pixel (c = 0) comes back unchanged.
+    """
+    zero, one, two, three = np.float32(0), np.float32(1), np.float32(2), np.float32(3)
+    four, five, six = np.float32(4), np.float32(5), np.float32(6)
     six_shift = six * np.float32(shift)
+    tiny = np.float32(1e-12)
     for i in range(img.shape[1]):
         r, g, b = img[0, i], img[1, i], img[2, i]
         v = max(r, g, b)
-        m = min(r, g, b)
-        c = v - m
-        if c == 0:
-            continue  # grey: hue undefined, unchanged
-        if v == r:
-            h6 = (g - b) / c
-        elif v == g:
-            h6 = two + (b - r) / c
-        else:
-            h6 = four + (r - g) / c
+        c = v - min(r, g, b)
+        inv = one / max(c, tiny)
+        h6 = (g - b) * inv if v == r else (two + (b - r) * inv if v == g else four + (r - g) * inv)
         h6 += six_shift
-        h6 -= six * np.floor(h6 / six)
-        if h6 >= six:  # rounding can land a tiny negative hue exactly on 6
-            h6 -= six
-        k = int(h6)
-        f = h6 - np.float32(k)
-        q, t = v - c * f, m + c * f
-        if k == 0:
-            r, g, b = v, t, m
-        elif k == 1:
-            r, g, b = q, v, m
-        elif k == 2:
-            r, g, b = m, v, t
-        elif k == 3:
-            r, g, b = m, q, v
-        elif k == 4:
-            r, g, b = t, m, v
-        else:
-            r, g, b = v, m, q
-        img[0, i], img[1, i], img[2, i] = r, g, b
+        h6 -= six * np.floor(h6 / six)  # [0, 6]: the ramp is periodic, so landing on 6 is harmless
+        img[0, i] = v - c * min(max(abs(abs(abs(h6 - three) - six) - three) - one, zero), one)
+        img[1, i] = v - c * min(max(abs(abs(abs(h6 - five) - six) - three) - one, zero), one)
+        img[2, i] = v - c * min(max(abs(abs(abs(h6 - one) - six) - three) - one, zero), one)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
