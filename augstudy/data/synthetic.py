@@ -37,6 +37,13 @@ can be ablated:
 * **chromatic texture** (``texture_chroma``, 0 = off): the fraction of the texture's contrast moved from
   luminance to chroma: at 1 the pattern's second color has the object's luma and the opposite chroma
   (isoluminant, invisible in a grey image), at 0 it is the object's color moved toward black or white.
+* **texture scale spread** (``texture_scale_spread``, octaves, 0 = off): the texture's period is multiplied
+  by a per-image factor ``2 ** (spread * u)``, u ~ U[0, 1] (its own random stream; coarser only, so fine
+  patterns do not alias). At 0 each class pattern has one spatial frequency (+-15 %), so local edge
+  statistics (what a random or barely trained encoder measures) give the class; with a spread, frequency
+  is per-image and the class is the pattern's geometry (stripes, checker, dots, grid, rings, zigzag; duty
+  cycle), a larger-scale feature that a random crop of the object still shows. Classes that differ only
+  in scale (stripes / fine stripes, checker / fine checker) then overlap.
 * ``noise``: per-pixel Gaussian noise (std in [0, 1] units).
 
 Each factor draws from its own per-image random stream (seeded from ``seed``, the split and the image
@@ -76,7 +83,7 @@ _CURATED = (("disc", "solid"), ("triangle", "stripes"), ("square", "checker"), (
             ("three_dots", "solid"), ("tee", "dots"))
 
 # Factor streams: each factor of a chunk of images draws from its own generator.
-_OBJECT, _COLOR, _CLUTTER, _LABELS, _NOISE, _SILHOUETTE = 1, 2, 3, 4, 5, 6
+_OBJECT, _COLOR, _CLUTTER, _LABELS, _NOISE, _SILHOUETTE, _TEXTURE_SCALE = 1, 2, 3, 4, 5, 6, 7
 
 
 class SyntheticParams(BaseModel):
@@ -100,6 +107,7 @@ class SyntheticParams(BaseModel):
     texture: bool = True
     texture_contrast: float = Field(0.5, ge=0, le=1)
     texture_chroma: float = Field(0.0, ge=0, le=1)
+    texture_scale_spread: float = Field(0.0, ge=0, le=3)
     object_scale: tuple[float, float] = (0.45, 0.8)
     position_jitter: float = Field(1.0, ge=0, le=1)
     rotation: bool = True
@@ -123,7 +131,7 @@ class SyntheticParams(BaseModel):
 
 
 #: Params added after generator version 1, with their defaults (which leave the pixels unchanged).
-_LATER_KNOBS = {"palette_hue_spread": 1.0, "texture_chroma": 0.0}
+_LATER_KNOBS = {"palette_hue_spread": 1.0, "texture_chroma": 0.0, "texture_scale_spread": 0.0}
 
 
 def class_names(num_classes: int, class_cue: str = "shape") -> list[str]:
@@ -352,7 +360,8 @@ def _object_classes(p: SyntheticParams, rng: np.random.Generator, labels: np.nda
 
 
 def _object_poses(p: SyntheticParams, rng: np.random.Generator, kinds: list[tuple[str, str]]) -> np.ndarray:
-    """[B, 7]: radius (fraction of half-side), angle, center x, y (fraction of side), period, phase u, v."""
+    """[B, 7]: radius (fraction of half-side), angle, center x, y (fraction of side), texture frequency
+    (object units per tile unit: larger is finer), phase u, v."""
     B = len(kinds)
     r = rng.random((B, 7))
     area = np.array([_area_scale(shape) for shape, _ in kinds])
@@ -440,6 +449,8 @@ def _render_chunk(p: SyntheticParams, split: int, chunk: int, labels: np.ndarray
     pal = _palettes(p, stream(_COLOR), labels)
     kinds = _object_classes(p, stream(_SILHOUETTE), labels)
     poses = _object_poses(p, stream(_OBJECT), kinds)
+    if p.texture_scale_spread > 0:  # per-image texture period x 2 ** U[0, spread], coarser only (own stream)
+        poses[:, 4] /= 2.0 ** (p.texture_scale_spread * stream(_TEXTURE_SCALE).random(B))
     layouts = _clutter_layouts(p, stream(_CLUTTER), B)
     out = np.empty((B, p.size, p.size, 3), np.float32)
     canvas = np.empty((S, S, 3), np.float32)
@@ -498,7 +509,7 @@ def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_class
               palette: bool = True, palette_strength: float = 1.0, palette_hue_spread: float = 1.0,
               clutter: bool = True, clutter_amount: float = 1.0, clutter_contrast: float = 0.8,
               class_color: float = 0.1, texture: bool = True, texture_contrast: float = 0.5,
-              texture_chroma: float = 0.0,
+              texture_chroma: float = 0.0, texture_scale_spread: float = 0.0,
               object_scale: tuple[float, float] = (0.45, 0.8), position_jitter: float = 1.0,
               rotation: bool = True, noise: float = 0.02, cache: bool = True) -> Dataset:
     """The embedded procedural dataset: class = object shape and texture; palette and clutter are per-image shortcuts.
@@ -508,7 +519,8 @@ def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_class
     byte-identical arrays. class_cue: "shape" (class = shape and texture) or "texture" (class = texture only,
     per-image random silhouette) or "texture_polarity" (class = pattern and its luminance polarity).
     palette_hue_spread (0..1): below 1, one hue family per image. texture_chroma (0..1): share of the texture
-    contrast that is chromatic (isoluminant) rather than luminance.
+    contrast that is chromatic (isoluminant) rather than luminance. texture_scale_spread (octaves, 0..3):
+    per-image texture period factor 2 ** U[0, spread] (0: off), so the class is the pattern's geometry.
     palette / palette_strength (0..1): per-image colors, independent of class (the color-histogram shortcut).
     clutter / clutter_amount (x 5 lines, 4 blobs) / clutter_contrast (0..1): per-image background layout
     (the layout shortcut that cropping removes). class_color (0..1): fraction of images whose object hue
@@ -521,7 +533,7 @@ def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_class
                      clutter=clutter,
                      clutter_amount=clutter_amount, clutter_contrast=clutter_contrast, class_color=class_color,
                      texture=texture, texture_contrast=texture_contrast, texture_chroma=texture_chroma,
-                     object_scale=object_scale,
+                     texture_scale_spread=texture_scale_spread, object_scale=object_scale,
                      position_jitter=position_jitter, rotation=rotation, noise=noise)
     params = p.model_dump(mode="json")
     for key, default in _LATER_KNOBS.items():  # knobs added later: at their default the cache key stays as before
