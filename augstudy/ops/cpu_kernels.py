@@ -1,13 +1,13 @@
-"""Compiled CPU kernels (numba) for the per-image operators: color distortion, resized crop, Gaussian blur.
+"""Compiled CPU kernels (numba) for two per-image operators: the color distortion and the resized crop.
 
 Why hand-written: the tensor versions vectorise over the batch, so every step is one more pass over the
 whole batch in memory (the color distortion alone is about a dozen: four rounds of blend and clamp, hue
 to HSV and back, grayscale), and per-image parameters need gathers, scatters and sampling grids. Here
 each image's planes (12 KB at 32 px) stay in cache while all of its steps run, with its own parameters
-as plain scalars (BENCHMARKS.md "Operators": at 32 px color about 8x and crop about 3x faster than the
-tensor versions, blur as fast; at 224 px blur about 2x). The semantics are those of the tensor
-versions (which run on other devices and are tested against these) and of torchvision. Compiled by
-numba on first use (a few seconds, then cached on disk).
+as plain scalars (BENCHMARKS.md "Operators": color about 8x and crop about 2.5x faster than the tensor
+versions; a blur kernel measured slower than the tensor blur and was dropped). The semantics are those
+of the tensor versions (which run on other devices and are tested against these) and of torchvision.
+Compiled by numba on first use (a few seconds, then cached on disk).
 """
 from __future__ import annotations
 
@@ -153,67 +153,4 @@ def resized_crop_cpu(x: torch.Tensor, boxes: torch.Tensor, flip: torch.Tensor | 
     out = torch.empty_like(x)
     flip = torch.zeros(x.shape[0], dtype=torch.bool) if flip is None else flip
     _resized_crop_batch(x.numpy(), boxes.to(torch.int64).contiguous().numpy(), flip.contiguous().numpy(), out.numpy())
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Gaussian blur: separable, reflect padding, per-image kernel; taps below 1e-7 of the total are skipped.
-@njit(cache=True, nogil=True, fastmath=True)
-def _reflect(i, n):
-    return -i if i < 0 else (2 * (n - 1) - i if i >= n else i)
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _blur_plane(img, k, first, rowp, tmp, dst):
-    """Rows then columns of one plane; every tap is a multiply-add over a contiguous row (vectorised)."""
-    height, width = img.shape
-    size = k.shape[0]
-    pad = size // 2
-    zero, one = np.float32(0.0), np.float32(1.0)
-    for i in range(height):
-        rowp[pad:pad + width] = img[i]
-        for j in range(pad):
-            rowp[pad - 1 - j] = img[i, j + 1]
-            rowp[pad + width + j] = img[i, width - 2 - j]
-        acc = tmp[i]
-        acc[:] = zero
-        for t in range(first, size - first):
-            w = k[t]
-            for j in range(width):
-                acc[j] += w * rowp[j + t]
-    for i in range(height):
-        acc = dst[i]
-        acc[:] = zero
-        for t in range(first, size - first):
-            w = k[t]
-            src = tmp[_reflect(i + t - pad, height)]
-            for j in range(width):
-                acc[j] += w * src[j]
-        for j in range(width):
-            acc[j] = min(max(acc[j], zero), one)
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _blur_batch(x, kernels, apply, out):
-    n, channels, height, width = x.shape
-    pad = kernels.shape[1] // 2
-    rowp = np.empty(width + 2 * pad, np.float32)
-    tmp = np.empty((height, width), np.float32)
-    for b in range(n):
-        if not apply[b]:
-            out[b] = x[b]
-            continue
-        k = kernels[b]
-        first = 0
-        while first < pad and k[first] < np.float32(1e-7):
-            first += 1
-        for c in range(channels):
-            _blur_plane(x[b, c], k, first, rowp, tmp, out[b, c])
-
-
-def gaussian_blur_cpu(x: torch.Tensor, kernels: torch.Tensor, apply: torch.Tensor) -> torch.Tensor:
-    """A new tensor: each image where ``apply`` blurred with its symmetric 1-D kernel ``kernels[b]`` (rows, then columns)."""
-    x = x.contiguous()
-    out = torch.empty_like(x)
-    _blur_batch(x.numpy(), kernels.to(torch.float32).contiguous().numpy(), apply.contiguous().numpy(), out.numpy())
     return out

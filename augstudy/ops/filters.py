@@ -47,17 +47,10 @@ def _grouped(xp: torch.Tensor, kernels: torch.Tensor, dim: int) -> torch.Tensor:
     return out.reshape(b, c, *out.shape[2:])
 
 
-def _check_fits(x: torch.Tensor, size: int) -> None:
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, size: int) -> torch.Tensor:
+    """Separable Gaussian blur of each image with its own ``sigma`` (kernel ``size``, reflect padding)."""
     if min(x.shape[2:]) <= size // 2:
         raise ValueError(f"blur: kernel size {size} is too large for images of size {tuple(x.shape[2:])}")
-
-
-def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, size: int) -> torch.Tensor:
-    """Separable Gaussian blur of each image with its own ``sigma`` (kernel ``size``, reflect padding).
-
-    Tensor ops, any device; the blur operator runs :mod:`.cpu_kernels` on the CPU instead.
-    """
-    _check_fits(x, size)
     kernels = gaussian_kernels(sigma, size)
     pad = size // 2
     xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")
@@ -88,11 +81,6 @@ class Blur(Operator):
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         size = blur_kernel_size(min(x.shape[2:]), self.kernel_fraction)
         sigma = params["sigma"]
-        if x.device.type == "cpu":
-            from .cpu_kernels import gaussian_blur_cpu  # imports numba: only when a CPU batch needs it
-
-            _check_fits(x, size)
-            return gaussian_blur_cpu(x, gaussian_kernels(sigma, size), params["apply"])
         return on_subset(x, params["apply"], lambda xs, idx: gaussian_blur(xs, sigma.index_select(0, idx), size))
 
 
