@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from numba import njit
 
-BRIGHTNESS, CONTRAST, SATURATION, HUE = 0, 1, 2, 3
-_WR, _WG, _WB = np.float32(0.2989), np.float32(0.587), np.float32(0.114)  # torchvision's rgb_to_grayscale weights
+from .color import _GRAY, BRIGHTNESS, CONTRAST, HUE  # step codes of params["order"], torchvision's grey weights
+
+_WR, _WG, _WB = (np.float32(w) for w in _GRAY)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
