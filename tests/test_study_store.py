@@ -106,7 +106,8 @@ def test_rerun_skips_done_cells_and_force_and_only_recompute(tmp_path):
     calls.clear()
     run_study(quick_spec(seeds=[0, 1, 2]), out=tmp_path, cell_fn=counting, progress=False)
     assert len(calls) == 9  # only the new seed's cells
-    with pytest.raises(AugstudyError, match="--only sobel matches none of the 18 cells of study 'fake'"):
+    with pytest.raises(AugstudyError, match="--only sobel matches none of the 18 cells of study 'fake'; "
+                       r"pipelines: crop, crop \+ color, .*; methods: simclr"):
         run_study(quick_spec(), out=tmp_path, cell_fn=counting, progress=False, only=["sobel"])
 
 

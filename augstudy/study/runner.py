@@ -168,7 +168,10 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     cells = expand(spec)
     selected = select(cells, only)
     if not selected:
-        raise AugstudyError(f"--only {' '.join(only or [])} matches none of the {len(cells)} cells of study {spec.name!r}")
+        labels = ", ".join(dict.fromkeys(c.pipeline for c in cells))
+        methods = ", ".join(dict.fromkeys(c.config.method for c in cells))
+        raise AugstudyError(f"--only {' '.join(only or [])} matches none of the {len(cells)} cells of study {spec.name!r}; "
+                            f"pipelines: {labels}; methods: {methods}")
     store = StudyStore(spec.study_dir, spec.name, spec.grid.kind)
     todo, seen = [], set()
     for c in selected:
