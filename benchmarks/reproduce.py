@@ -7,8 +7,9 @@ done are reused; ``--force`` recomputes them), then prints each check as PASS / 
 * pairwise: Spearman rho >= 0.7 against Figure 5 over the 49 cells; (crop, color) and (color, crop) are
   the two best cells; mean of the off-diagonal cells > mean of the diagonal; wall time <= 15 minutes a seed
   (the issue: 15 minutes, or 45 with 3 seeds).
-* color_strength: SimCLR linear top-1 rises with color strength 1/8 -> 1 (Spearman rho with strength
-  > 0, and "1" > "1/8"); "1 (+blur)" >= "1"; supervised does not rise with strength (rho <= 0).
+* color_strength: SimCLR linear top-1 rises with color strength 1/8 -> 1, monotone beyond seed noise
+  (no step falls by more than 2 standard errors of the seed means, and "1" beats "1/8" by more than 2
+  standard errors); "1 (+blur)" >= "1"; supervised does not rise with strength (rho <= 0).
 * quick: crop + color (either order) is the best cell; wall time <= 2 minutes.
 * cifar10_pairwise_cpu (real CIFAR-10, when ``AUGSTUDY_CIFAR10`` names the unzipped image folder, or
   with ``--check-only`` when its results exist): rho >= 0.5; crop + color (either order) is the best cell.
@@ -114,19 +115,37 @@ def check_pairwise(name: str, budget) -> list[bool]:
     return results + _wall(meta, budget * min(seeds, 3) if budget else budget)
 
 
+def _step_se(df: pd.DataFrame, a: str, b: str) -> float:
+    """Standard error of mean(b) - mean(a) over seeds (unpaired): the seed noise a step must beat."""
+    xa, xb = (df.loc[df["pipeline"] == k, "linear_top1"] for k in (a, b))
+    if len(xa) < 2 or len(xb) < 2:
+        return float("nan")
+    return float(np.sqrt(xa.var(ddof=1) / len(xa) + xb.var(ddof=1) / len(xb)))
+
+
 def check_strength(name: str, budget) -> list[bool]:
+    """Table 1: SimCLR rises 1/8 -> 1, monotone beyond seed noise (no step falls by more than 2 standard
+    errors, and 1 is above 1/8 by more than 2 of them); "1 (+blur)" >= "1"; supervised does not rise."""
     df, meta = _table(name)
     print(f"{name}: {len(df)} cells done")
     results = []
     for method in ("simclr", "supervised"):
-        m = df[df["method"] == method].groupby("pipeline", sort=False)["linear_top1"].mean()
-        print(f"  {method:10s} " + "  ".join(f"{k}: {v:.1f}" for k, v in m.items()))
+        dm = df[df["method"] == method]
+        m = dm.groupby("pipeline", sort=False)["linear_top1"].mean()
+        sd = dm.groupby("pipeline", sort=False)["linear_top1"].std()
+        print(f"  {method:10s} " + "  ".join(f"{k}: {v:.1f} +- {sd.get(k, np.nan):.1f}" for k, v in m.items()))
         vals = [m.get(k, np.nan) for k in STRENGTH_ORDER]
         rho = spearmanr(range(len(vals)), vals).statistic if np.isfinite(vals).all() else float("nan")
         if method == "simclr":
-            results.append(_line(rho > 0 and vals[-1] > vals[0],
-                                 f"SimCLR rises with strength 1/8 -> 1: rho(strength, top-1) = {rho:.2f}, "
-                                 f"1/8 {vals[0]:.1f} -> 1 {vals[-1]:.1f}"))
+            steps = [(a, b, m.get(b, np.nan) - m.get(a, np.nan), _step_se(dm, a, b))
+                     for a, b in zip(STRENGTH_ORDER, STRENGTH_ORDER[1:])]
+            falls = [f"{a} -> {b} {d:+.1f} (2 SE {2 * se:.1f})" for a, b, d, se in steps if not d >= -2 * se]
+            total_se = _step_se(dm, STRENGTH_ORDER[0], STRENGTH_ORDER[-1])
+            rise = vals[-1] - vals[0]
+            results.append(_line(rise > 2 * total_se and not falls,
+                                 f"SimCLR rises with strength 1/8 -> 1, monotone beyond seed noise: 1/8 {vals[0]:.1f} "
+                                 f"-> 1 {vals[-1]:.1f} ({rise:+.1f}, 2 SE {2 * total_se:.1f}); rho = {rho:.2f}; "
+                                 f"steps that fall: {', '.join(falls) or 'none'}"))
             blur = m.get("1 (+blur)", np.nan)
             results.append(_line(blur >= vals[-1], f'SimCLR "1 (+blur)" {blur:.1f} >= "1" {vals[-1]:.1f}'))
         else:
