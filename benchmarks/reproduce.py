@@ -58,7 +58,7 @@ def _table(name: str) -> tuple[pd.DataFrame, dict]:
 
 def _line(ok: bool, what: str) -> bool:
     print(f"  {'PASS' if ok else 'FAIL'}  {what}")
-    return ok
+    return bool(ok)
 
 
 def _wall(meta: dict, budget) -> list[bool]:
