@@ -129,3 +129,16 @@ def test_empty_directory_is_a_clear_error(tmp_path):
     assert "error:" in out and str(tmp_path) in out and "Traceback" not in out and len(out.splitlines()) <= 2
     res = CliRunner().invoke(app, ["plot", str(tmp_path), "--metric", "top5"])
     assert res.exit_code == 2 and "linear_top1 or knn_top1" in res.output
+
+
+def test_replotting_without_cell_curves_keeps_the_earlier_curves_figure(tmp_path):
+    """A clone of committed results has no cells/*/curve.csv: plot must not overwrite curves.png with an empty one."""
+    d = write_study(tmp_path, name="pw", operators=OPS)
+    plot_study(d)
+    before = (d / "figures" / "curves.png").read_bytes()
+    for f in d.glob("cells/*/curve.csv"):
+        f.unlink()
+    written = plot_study(d)
+    assert "curves.png" not in {p.name for p in written}
+    assert (d / "figures" / "curves.png").read_bytes() == before
+    assert "curves.png" in (d / "figures" / "summary.md").read_text()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+
 from ..errors import AugstudyError
 from ._io import save_figure, write_text
 from .bars import bars_figure
@@ -101,9 +103,15 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     draw = {"pairwise": _pairwise, "sweep": _sweep, "list": _list}[study.kind]
     grids = draw(study, metric, out, metric, written, sections)
     fig, n_curves = curves_figure(study, f"{study.name}: training loss per cell")
-    written += save_figure(fig, out / "curves", formats=("png",), dpi=110)
-    sections.append(Section("Training curves", f"{n_curves} curves (loss against epoch, one line per method and seed).",
-                            ["curves.png"]))
+    if n_curves:
+        written += save_figure(fig, out / "curves", formats=("png",), dpi=110)
+        sections.append(Section("Training curves", f"{n_curves} curves (loss against epoch, one line per method and seed).",
+                                ["curves.png"]))
+    else:  # no cells/*/curve.csv here (e.g. a clone of committed results): keep an earlier plot's figure
+        plt.close(fig)
+        if (out / "curves.png").exists():
+            sections.append(Section("Training curves", "Drawn from the cells' curves when they were last present.",
+                                    ["curves.png"]))
     n_cells = sum(g.mean.size for g in grids.values())
     summary = render(study, metric, sections, failed_rows(study, grids), n_cells)
     name = "summary.md" if metric == DEFAULT_METRIC else f"summary_{metric}.md"
