@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = {"pairwise": 15 * 60, "color_strength": None, "quick": 2 * 60,
@@ -81,6 +81,17 @@ def pairwise_grid(df: pd.DataFrame, ops: list[str]) -> np.ndarray:
     return np.array([[m.get((a, b), np.nan) for b in ops] for a in ops])
 
 
+def rank_gaps(g: np.ndarray, paper: np.ndarray, ops: list[str], k: int = 6) -> list[tuple[str, float, float, float]]:
+    """The ``k`` cells whose rank among the grid's cells differs most from their rank in the paper:
+    (cell, ours, paper's, rank difference; negative = ranked lower than in the paper). Says which cells hold rho down."""
+    ok = np.isfinite(g)
+    diff = np.full(g.shape, np.nan)
+    diff[ok] = rankdata(g[ok]) - rankdata(paper[ok])
+    order = np.argsort(-np.abs(np.nan_to_num(diff, nan=0.0)), axis=None)[:min(k, int(ok.sum()))]
+    cells = [np.unravel_index(f, g.shape) for f in order]
+    return [(ops[i] if i == j else f"{ops[i]}+{ops[j]}", g[i, j], paper[i, j], diff[i, j]) for i, j in cells]
+
+
 def check_pairwise(name: str, budget) -> list[bool]:
     df, meta = _table(name)
     df = df.assign(op2=df["op2"].fillna(df["op1"]))
@@ -98,6 +109,10 @@ def check_pairwise(name: str, budget) -> list[bool]:
     rho = spearmanr(g[ok], paper[ok]).statistic if ok.sum() >= 3 else float("nan")
     want = MIN_RHO[name]
     results.append(_line(ok.all() and rho >= want, f"Spearman rho vs Figure 5 = {rho:.3f} over {int(ok.sum())} cells (>= {want})"))
+    if ok.sum() >= 3:
+        gaps = rank_gaps(g, paper, ops)
+        print("  info  largest rank gaps (cell: ours / paper's, rank difference): "
+              + "; ".join(f"{c} {v:.1f} / {p:.1f} ({d:+.0f})" for c, v, p, d in gaps))
     if "crop" in ops and "color" in ops:
         flat = [(g[i, j], ops[i], ops[j]) for i in range(len(ops)) for j in range(len(ops)) if ok[i, j]]
         flat.sort(reverse=True)

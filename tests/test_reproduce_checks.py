@@ -52,3 +52,15 @@ def test_a_rise_within_seed_noise_fails(reproduce, tmp_path):
              "1 (+blur)": [45, 65, 54]}
     write_strength_study(tmp_path, noisy, FLAT_SUPERVISED)
     assert reproduce.check_strength("cs", None)[0] is False  # +3.7 against 2 SE of 16.3
+
+
+def test_rank_gaps_name_the_cells_that_hold_rho_down(reproduce):
+    import numpy as np
+
+    paper = np.array([[50.0, 40.0], [30.0, 10.0]])
+    ours = np.array([[50.0, 12.0], [30.0, 45.0]])  # the 2nd op alone and crop+2nd swapped places
+    gaps = reproduce.rank_gaps(ours, paper, ["crop", "x"], k=2)
+    assert {c for c, *_ in gaps} == {"crop+x", "x"}
+    by_cell = {c: d for c, _, _, d in gaps}
+    assert by_cell["x"] == 2 and by_cell["crop+x"] == -2
+    assert reproduce.rank_gaps(paper, paper, ["crop", "x"], k=1)[0][3] == 0
