@@ -79,3 +79,13 @@ def test_sweep_over_another_parameter_has_no_paper_rows(tmp_path):
     t = strength_table(load_study(d), "linear_top1")
     assert [r[2] for r in t.rows] == ["ours"] and t.columns == ["sigma 0.5", "sigma 1", "sigma 2"]
     assert t.paper_only == []
+
+
+def test_long_column_labels_wrap_on_the_figure_axis(tmp_path):
+    from augstudy.report.strength import strength_figure
+
+    d = write_study(tmp_path, kind="sweep", labels=("1/2", "1 (+blur)", "1 (+blur x 64/224)"))
+    t = strength_table(load_study(d), "linear_top1")
+    fig = strength_figure(t, "t", "linear_top1", None)
+    ticks = [lab.get_text() for lab in fig.axes[0].get_xticklabels()]
+    assert ticks[:2] == ["1/2", "1 (+blur)"] and ticks[2] == "1 (+blur x\n64/224)"

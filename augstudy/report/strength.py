@@ -7,6 +7,7 @@ paper-only column. Sweeps over another parameter get the same table without pape
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .results import StudyResults  # noqa: E402
 from .tables import Grid, label_grid  # noqa: E402
 
 PAPER_METHODS = ("simclr", "supervised")
+TICK_WIDTH = 10  # longer column labels wrap onto more lines, so neighbouring ticks do not overlap
 
 
 @dataclass
@@ -158,7 +160,7 @@ def strength_figure(table: StrengthTable, title: str, metric: str, param: str | 
                 for j in np.flatnonzero(~np.isfinite(y)):  # failed / missing: marked on the axis
                     ax.annotate(f"× {table.text[row, j]}", (x[j], 0), xycoords=("data", "axes fraction"),
                                 xytext=(0, 4 + 10 * k), textcoords="offset points", ha="center", fontsize=7, color=c)
-        ax.set_xticks(x, table.columns[:ours_cols], fontsize=8)
+        ax.set_xticks(x, [textwrap.fill(str(c), TICK_WIDTH) for c in table.columns[:ours_cols]], fontsize=8)
         ax.set_xlabel("color strength" if has_paper else (param or "column"), fontsize=8)
         ax.set_ylabel(METRIC_LABELS.get(metric, metric) if source == "ours" else "top-1 (%)", fontsize=8)
         ax.set_title(sub, fontsize=9)
