@@ -162,7 +162,8 @@ def check_strength(name: str, budget) -> list[bool]:
                                  f"-> 1 {vals[-1]:.1f} ({rise:+.1f}, 2 SE {2 * total_se:.1f}); rho = {rho:.2f}; "
                                  f"steps that fall: {', '.join(falls) or 'none'}"))
             blur = m.get("1 (+blur)", np.nan)
-            results.append(_line(blur >= vals[-1], f'SimCLR "1 (+blur)" {blur:.1f} >= "1" {vals[-1]:.1f}'))
+            results.append(_line(blur >= vals[-1], f'SimCLR "1 (+blur)" {blur:.1f} >= "1" {vals[-1]:.1f} '
+                                                   f'({blur - vals[-1]:+.1f}, 2 SE {2 * _step_se(dm, "1", "1 (+blur)"):.1f})'))
         else:
             results.append(_line(rho <= 0, f"supervised does not rise with strength: rho = {rho:.2f}, "
                                            f"1/8 {vals[0]:.1f} -> 1 {vals[-1]:.1f}"))
