@@ -83,10 +83,11 @@ def pairwise_grid(df: pd.DataFrame, ops: list[str]) -> np.ndarray:
 
 def rank_gaps(g: np.ndarray, paper: np.ndarray, ops: list[str], k: int = 6) -> list[tuple[str, float, float, float]]:
     """The ``k`` cells whose rank among the grid's cells differs most from their rank in the paper:
-    (cell, ours, paper's, rank difference; negative = ranked lower than in the paper). Says which cells hold rho down."""
+    (cell, ours, paper's, rank difference; positive = ranked lower here than in the paper, as in the comparison
+    figure's third panel). Says which cells hold rho down."""
     ok = np.isfinite(g)
     diff = np.full(g.shape, np.nan)
-    diff[ok] = rankdata(g[ok]) - rankdata(paper[ok])
+    diff[ok] = rankdata(paper[ok]) - rankdata(g[ok])
     order = np.argsort(-np.abs(np.nan_to_num(diff, nan=0.0)), axis=None)[:min(k, int(ok.sum()))]
     cells = [np.unravel_index(f, g.shape) for f in order]
     return [(ops[i] if i == j else f"{ops[i]}+{ops[j]}", g[i, j], paper[i, j], diff[i, j]) for i, j in cells]
@@ -111,7 +112,7 @@ def check_pairwise(name: str, budget) -> list[bool]:
     results.append(_line(ok.all() and rho >= want, f"Spearman rho vs Figure 5 = {rho:.3f} over {int(ok.sum())} cells (>= {want})"))
     if ok.sum() >= 3:
         gaps = rank_gaps(g, paper, ops)
-        print("  info  largest rank gaps (cell: ours / paper's, rank difference): "
+        print("  info  largest rank gaps (cell: ours / paper's, rank difference, + = lower here): "
               + "; ".join(f"{c} {v:.1f} / {p:.1f} ({d:+.0f})" for c, v, p, d in gaps))
     if "crop" in ops and "color" in ops:
         flat = [(g[i, j], ops[i], ops[j]) for i in range(len(ops)) for j in range(len(ops)) if ok[i, j]]
