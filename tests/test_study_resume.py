@@ -16,7 +16,8 @@ from test_study_store import fake_cell, quick_spec, snapshot
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = """
-import sys
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell's background job inherits SIGINT ignored
 sys.path.insert(0, {tests!r})
 from test_study_store import fake_cell
 from augstudy import run_study

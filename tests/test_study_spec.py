@@ -81,7 +81,7 @@ def test_only_filters_by_operator_method_seed_and_id():
         select(cells, ["colour=red"])
 
 
-@pytest.mark.parametrize("path,count", [("quick.yaml", 9), ("pairwise.yaml", 49 * 3), ("color_strength.yaml", 10 * 3),
+@pytest.mark.parametrize("path,count", [("quick.yaml", 9), ("pairwise.yaml", 49 * 3), ("color_strength.yaml", 12 * 5),
                                         ("cifar10_pairwise.yaml", 49), ("cifar10_color_strength.yaml", 10)])
 def test_shipped_studies_validate_and_expand(path, count):
     s = load_spec(ROOT / "studies" / path)
