@@ -14,11 +14,8 @@ from augstudy.ops import registry
 
 @pytest.fixture
 def clean_registry():
-    ops.available()  # built-ins and installed plugins registered before the snapshot
-    before = dict(registry._REGISTRY)
-    yield
-    registry._REGISTRY.clear()
-    registry._REGISTRY.update(before)
+    with registry.REGISTRY.snapshot():  # built-ins and installed plugins registered before it
+        yield
 
 
 def x8():
@@ -108,9 +105,9 @@ def test_entry_point_plugins(clean_registry, tmp_path, monkeypatch):
     real = importlib.metadata.entry_points
     monkeypatch.setattr(importlib.metadata, "entry_points",
                         lambda **kw: eps if kw.get("group") == registry.ENTRY_POINT_GROUP else real(**kw))
-    monkeypatch.setattr(registry, "_entry_points_loaded", False)
     with pytest.warns(UserWarning, match="plugin 'broken'"):
-        names = ops.available()
+        registry.REGISTRY.reload_entry_points()
+    names = ops.available()
     assert {"ep_darken", "ep_brighten"} <= set(names) and "broken" not in names
     x = x8()
     y = ops.Compose(["ep_darken", "ep_brighten"])(x, gen())

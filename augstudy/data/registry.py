@@ -7,43 +7,34 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import re
 from typing import Any, Callable
 
-from ..naming import lookup
+from ..registry import Registry
 from .base import Dataset
 
-_REGISTRY: dict[str, Callable[..., Dataset]] = {}
+def _check(name: str, fn: Any) -> None:
+    if not callable(fn):
+        raise TypeError(f"@dataset({name!r}) needs a function returning a Dataset")
+
+
+REGISTRY: Registry[Callable[..., Dataset]] = Registry(
+    "dataset", builtins=["augstudy.data.imagefolder", "augstudy.data.synthetic", "augstudy.data.torchvision_sets"],
+    entry_point_group="augstudy.datasets", check=_check)
 
 
 def dataset(name: str) -> Callable:
     """Register a function ``fn(**params) -> Dataset`` as the dataset ``name``."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
-        raise ValueError(f"dataset name {name!r} must be an identifier (letters, digits, _ or -)")
-
-    def register(fn):
-        if not callable(fn):
-            raise TypeError(f"@dataset({name!r}) needs a function returning a Dataset")
-        _REGISTRY[name] = fn
-        return fn
-
-    return register
-
-
-def _ensure_builtins() -> None:
-    from . import imagefolder, synthetic, torchvision_sets  # noqa: F401  (importing registers them)
+    return REGISTRY.register(name)
 
 
 def available() -> list[str]:
     """Names of every registered dataset."""
-    _ensure_builtins()
-    return sorted(_REGISTRY)
+    return REGISTRY.names()
 
 
 def get(name: str) -> Callable[..., Dataset]:
     """The function registered as ``name``; unknown names list the known ones."""
-    _ensure_builtins()
-    return lookup(_REGISTRY, "dataset", name)
+    return REGISTRY.get(name)
 
 
 def _params_of(fn: Callable) -> dict[str, inspect.Parameter]:

@@ -2,72 +2,50 @@
 from __future__ import annotations
 
 import ast
-import importlib
-import importlib.metadata
 import inspect
 import re
-import warnings
 from typing import Any, Callable
 
-from ..naming import lookup
+from ..registry import Registry
 from .base import Compose, Operator
 
 ENTRY_POINT_GROUP = "augstudy.operators"
 
-_REGISTRY: dict[str, Callable[..., Operator]] = {}
-_entry_points_loaded = False
+
+def _check(name: str, obj: Any) -> None:
+    if inspect.isclass(obj):
+        if not issubclass(obj, Operator):
+            raise TypeError(f"@operator({name!r}) needs an Operator subclass, got {obj.__name__}")
+    elif not callable(obj):
+        raise TypeError(f"@operator({name!r}) needs a class or a factory function")
+
+
+REGISTRY: Registry[Callable[..., Operator]] = Registry(
+    "operator", builtins=["augstudy.ops.builtins"], entry_point_group=ENTRY_POINT_GROUP, check=_check,
+    name_pattern=r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def operator(name: str) -> Callable:
     """Register an :class:`Operator` subclass (or a factory function returning one) as ``name``."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ValueError(f"operator name {name!r} must be an identifier (letters, digits, _)")
+    register = REGISTRY.register(name)
 
-    def register(obj):
+    def decorate(obj):
+        register(obj)
         if inspect.isclass(obj):
-            if not issubclass(obj, Operator):
-                raise TypeError(f"@operator({name!r}) needs an Operator subclass, got {obj.__name__}")
             obj.name = name
-        elif not callable(obj):
-            raise TypeError(f"@operator({name!r}) needs a class or a factory function")
-        _REGISTRY[name] = obj
         return obj
 
-    return register
-
-
-def _ensure_builtins() -> None:
-    from . import builtins  # noqa: F401  (importing registers the built-in operators)
-
-    global _entry_points_loaded
-    if not _entry_points_loaded:
-        _entry_points_loaded = True
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            _load_entry_point(ep)
-
-
-def _load_entry_point(ep: importlib.metadata.EntryPoint) -> None:
-    """Load one plugin: a module (importing it registers its operators) or an operator class / factory,
-    registered under the entry point's name unless it registered itself. A broken plugin warns, never breaks."""
-    try:
-        obj = ep.load()
-    except Exception as e:  # noqa: BLE001 - a third-party package must not break augstudy
-        warnings.warn(f"augstudy.operators plugin {ep.name!r} ({ep.value}) failed to load: {e}", stacklevel=3)
-        return
-    if not inspect.ismodule(obj) and obj not in _REGISTRY.values():
-        operator(ep.name)(obj)
+    return decorate
 
 
 def available() -> list[str]:
     """Names of every registered operator (built-ins, entry-point plugins, loaded modules)."""
-    _ensure_builtins()
-    return sorted(_REGISTRY)
+    return REGISTRY.names()
 
 
 def get(name: str) -> Callable[..., Operator]:
     """The class or factory registered as ``name``; unknown names list the known ones."""
-    _ensure_builtins()
-    return lookup(_REGISTRY, "operator", name)
+    return REGISTRY.get(name)
 
 
 def parse_spec(spec: str | dict) -> tuple[str, dict[str, Any]]:
@@ -117,10 +95,4 @@ def build(spec: str | dict | Operator | list) -> Operator:
 
 def load_plugins(modules: list[str]) -> list[str]:
     """Import modules that register operators (as named in a study file); return the new names."""
-    before = set(available())
-    for mod in modules:
-        try:
-            importlib.import_module(mod)
-        except ImportError as e:
-            raise ImportError(f"plugin module {mod!r} could not be imported: {e}") from None
-    return sorted(set(_REGISTRY) - before)
+    return REGISTRY.load_plugins(modules)

@@ -2,30 +2,15 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 from matplotlib.figure import Figure
 
+from ..atomic import atomic_write
+
 #: PNG resolution; small enough that figures can be committed next to the results.
 DPI = 150
-
-
-def _atomic(path: Path, write: Callable[[str], None]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def write_text(path: Path, text: str) -> Path:
@@ -35,7 +20,7 @@ def write_text(path: Path, text: str) -> Path:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
 
-    return _atomic(path, write)
+    return atomic_write(path, write)
 
 
 def _write_png(fig: Figure, tmp: str, dpi: int) -> None:
@@ -59,9 +44,9 @@ def save_figure(fig: Figure, stem: Path, formats: Iterable[str] = ("png", "pdf")
         for fmt in formats:
             target = Path(stem).with_name(Path(stem).name + "." + fmt)
             if fmt == "png":
-                paths.append(_atomic(target, lambda tmp: _write_png(fig, tmp, dpi)))
+                paths.append(atomic_write(target, lambda tmp: _write_png(fig, tmp, dpi)))
             else:
-                paths.append(_atomic(target, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta.get(fmt),
+                paths.append(atomic_write(target, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta.get(fmt),
                                                                                 bbox_inches="tight")))
     finally:
         plt.close(fig)

@@ -12,13 +12,13 @@ from typing import Any
 
 import pandas as pd
 
+from .. import schema
 from ..errors import AugstudyError
+from ..schema import METRICS  # noqa: F401  (re-exported: the metrics a report can show)
 
-#: Metrics a report can show (percent top-1); the CLI offers the first two.
-METRICS = ("linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z")
 GRID_KINDS = ("pairwise", "sweep", "list")
 _REQUIRED = ("method", "seed", "status")
-_TEXT_COLUMNS = ("cell_id", "study", "grid", "method", "op1", "op2", "pipeline", "param", "status", "error", "device")
+_TEXT_COLUMNS = tuple(schema.of_kind("text"))
 
 
 @dataclass
@@ -72,7 +72,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     for c in _TEXT_COLUMNS:
         if c in table.columns:
             table[c] = table[c].astype(object).where(table[c].notna(), None)
-    for c in METRICS + ("value", "train_seconds", "images_per_second", "final_loss"):
+    for c in schema.of_kind("float"):
         if c in table.columns:
             table[c] = pd.to_numeric(table[c], errors="coerce")
     return table.reset_index(drop=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..ops import build
+from ..schema import policy_string
 from ..train.config import CellConfig, OpSpec
 from .spec import PairwiseGrid, StudySpec, SweepGrid, op_name
 
@@ -41,7 +42,8 @@ class Cell:
     def labels(self) -> dict[str, Any]:
         """The grid coordinates of this cell (the label columns of the results table)."""
         return {"cell_id": self.id, "method": self.method, "seed": self.seed, "op1": self.op1,
-                "op2": self.op2, "pipeline": self.pipeline, "param": self.param, "value": self.value}
+                "op2": self.op2, "pipeline": self.pipeline, "policy": policy_string(self.config.pipeline),
+                "param": self.param, "value": self.value}
 
     def __str__(self) -> str:
         return f"{self.pipeline} [{self.method}, seed {self.seed}]"

@@ -11,41 +11,17 @@ import io
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import pandas as pd
 
+from .. import schema
+from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401  (re-exported)
 from .grid import Cell
 
-COLUMNS = ["cell_id", "study", "grid", "method", "seed", "op1", "op2", "pipeline", "param", "value",
-           "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "status", "error", "train_seconds",
-           "images_per_second", "final_loss", "device"]
-FINISHED = ("done", "diverged")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str, allow_nan=True) + "\n")
+COLUMNS = schema.names()
+FINISHED = schema.FINISHED
 
 
 def _read_json(path: Path) -> Optional[dict]:
@@ -138,15 +114,8 @@ class StudyStore:
 
 
 def table(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
-    """The results table with the store's columns and dtypes (numbers as floats, labels as str or None)."""
-    df = pd.DataFrame(rows, columns=COLUMNS) if not isinstance(rows, pd.DataFrame) else rows.reindex(columns=COLUMNS)
-    for col in ("value", "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "train_seconds",
-                "images_per_second", "final_loss"):
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    df["seed"] = df["seed"].astype("int64")
-    for col in ("cell_id", "study", "grid", "method", "op1", "op2", "pipeline", "param", "status", "error", "device"):
-        df[col] = df[col].astype("object").where(df[col].notna(), None)
-    return df
+    """The results table with the schema's columns and dtypes (``augstudy.schema``)."""
+    return schema.conform(rows)
 
 
 def load_results(study_dir: Path | str) -> pd.DataFrame:

@@ -13,10 +13,18 @@ import torch
 from torch import nn
 from torchvision.models import resnet as tv_resnet
 
-from ..naming import lookup
+from ..registry import Registry
 
 EncoderFactory = Callable[..., nn.Module]
-_ENCODERS: dict[str, EncoderFactory] = {}
+
+
+def _check(name: str, factory: Any) -> None:
+    if not callable(factory):
+        raise TypeError(f"@encoder({name!r}) needs a factory function or class")
+
+
+REGISTRY: Registry[EncoderFactory] = Registry("encoder", entry_point_group="augstudy.encoders", check=_check,
+                                              name_pattern=r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 #: Inputs up to this size (pixels) get the CIFAR stem: 3x3 stride-1 convolution, no max-pool.
 CIFAR_STEM_MAX_SIZE = 64
@@ -24,26 +32,17 @@ CIFAR_STEM_MAX_SIZE = 64
 
 def encoder(name: str) -> Callable[[EncoderFactory], EncoderFactory]:
     """Register ``factory(image_size, **params) -> nn.Module`` (with ``out_dim``) as ``name``."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"encoder name must be a non-empty string, got {name!r}")
-
-    def register(factory: EncoderFactory) -> EncoderFactory:
-        if not callable(factory):
-            raise TypeError(f"@encoder({name!r}) needs a factory function or class")
-        _ENCODERS[name] = factory
-        return factory
-
-    return register
+    return REGISTRY.register(name)
 
 
 def available_encoders() -> list[str]:
     """Names of every registered encoder."""
-    return sorted(_ENCODERS)
+    return REGISTRY.names()
 
 
 def get_encoder(name: str) -> EncoderFactory:
     """The factory registered as ``name``; an unknown name raises one line listing the known ones."""
-    return lookup(_ENCODERS, "encoder", name)
+    return REGISTRY.get(name)
 
 
 def build_encoder(name: str, image_size: int, **params: Any) -> nn.Module:

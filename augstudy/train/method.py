@@ -5,37 +5,39 @@ random augmentation, outside any compiled graph) and its loss with ``forward(*in
 """
 from __future__ import annotations
 
-import difflib
 from typing import Callable, ClassVar, Optional
 
 import torch
 from torch import nn
 
+from ..registry import Registry
 from .config import CellConfig
 
-_METHODS: dict[str, type["Method"]] = {}
+def _check(name: str, cls: object) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise TypeError(f"@method({name!r}) needs a subclass of augstudy.train.Method, got {cls!r}")
+
+
+REGISTRY: Registry[type["Method"]] = Registry(
+    "method", builtins=["augstudy.train.simclr", "augstudy.train.supervised"],
+    entry_point_group="augstudy.methods", check=_check)
 
 
 def method(name: str) -> Callable[[type["Method"]], type["Method"]]:
     """Register a :class:`Method` subclass as ``name`` (the cell config's ``method``)."""
+    register = REGISTRY.register(name)
 
-    def register(cls: type[Method]) -> type[Method]:
+    def decorate(cls: type[Method]) -> type[Method]:
+        register(cls)
         cls.name = name
-        _METHODS[name] = cls
         return cls
 
-    return register
+    return decorate
 
 
 def get_method(name: str) -> type["Method"]:
     """The method class registered as ``name``; unknown names list the known ones."""
-    from . import simclr, supervised  # noqa: F401  (importing registers the built-in methods)
-
-    if name not in _METHODS:
-        close = difflib.get_close_matches(name, _METHODS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise KeyError(f"unknown method {name!r}{hint}; registered: {', '.join(sorted(_METHODS))}")
-    return _METHODS[name]
+    return REGISTRY.get(name)
 
 
 class Method(nn.Module):
