@@ -5,6 +5,10 @@ class AugstudyError(Exception):
     """Bad input a user can fix (a spec key, a value, a path); the message says what is valid."""
 
 
+class SpecError(AugstudyError):
+    """A study file that does not validate; the message names the file, key path and value."""
+
+
 class StudyLockedError(AugstudyError):
     """Another live process is writing the same study directory."""
 

@@ -12,17 +12,13 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import AugstudyError
+from ..errors import AugstudyError, SpecError
 from ..ops import build, load_plugins, parse_spec
 from ..train.config import (DatasetConfig, EvaluationConfig, ModelConfig, OpSpec, ProtocolConfig,
                             TrainingConfig)
-
-
-class SpecError(AugstudyError):
-    """A study file that does not validate; the message names the file, key path and value."""
+from .yaml_loader import load_yaml
 
 
 class _Strict(BaseModel):
@@ -331,12 +327,5 @@ def load_spec(spec: Union[str, Path, dict, StudySpec]) -> StudySpec:
     if isinstance(spec, dict):
         return validate_spec(spec)
     path = Path(spec)
-    if not path.is_file():
-        raise FileNotFoundError(f"study file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+    data = load_yaml(path)
     return validate_spec(data, source=str(path))

@@ -1,0 +1,80 @@
+"""Study files are read strictly: duplicate keys, alias bombs, non-UTF-8 bytes and directories each give one line."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from augstudy.errors import AugstudyError
+from augstudy.study import load_spec
+from augstudy.study.yaml_loader import MAX_EXPANDED_NODES, load_yaml
+
+QUICK = Path(__file__).resolve().parents[1] / "studies" / "quick.yaml"
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(8))
+
+
+def test_duplicate_key_names_key_and_both_lines(tmp_path):
+    f = tmp_path / "dup.yaml"
+    f.write_text("name: first\nseeds: [0]\nname: second\n")
+    with pytest.raises(AugstudyError, match=r"dup.yaml.*duplicate key 'name' \(first at line 1, again at line 3\)"):
+        load_yaml(f)
+
+
+def test_nested_duplicate_key(tmp_path):
+    f = tmp_path / "dup.yaml"
+    f.write_text("training:\n  epochs: 1\n  epochs: 2\n")
+    with pytest.raises(AugstudyError, match=r"duplicate key 'epochs' \(first at line 2, again at line 3\)"):
+        load_yaml(f)
+
+
+def test_merge_keys_and_anchors_still_work(tmp_path):
+    f = tmp_path / "ok.yaml"
+    f.write_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\nlist: [*b, *b]\n")
+    assert load_yaml(f) == {"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}, "list": [{"x": 1, "y": 2}] * 2}
+
+
+def test_alias_bomb_fails_with_one_line(tmp_path):
+    f = tmp_path / "bomb.yaml"
+    f.write_text(BOMB)
+    assert len(BOMB) < 1200  # 9**9 leaves
+    with pytest.raises(AugstudyError, match=f"bomb.yaml: the YAML expands to more than {MAX_EXPANDED_NODES} nodes"):
+        load_yaml(f)
+
+
+def test_non_utf8_names_the_file(tmp_path):
+    f = tmp_path / "latin1.yaml"
+    f.write_bytes("name: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(AugstudyError, match=r"latin1.yaml is not UTF-8"):
+        load_yaml(f)
+
+
+def test_directory_says_directory(tmp_path):
+    with pytest.raises(AugstudyError, match="is a directory"):
+        load_spec(tmp_path)
+
+
+def test_missing_file_is_still_a_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="study file not found"):
+        load_spec(tmp_path / "nope.yaml")
+
+
+def test_real_study_file_loads():
+    assert load_spec(QUICK).name
+
+
+@pytest.mark.parametrize("text,expect", [
+    ("name: a\nname: b\n", "duplicate key 'name'"),
+    (BOMB, "expands to more than"),
+])
+def test_cli_prints_one_line(tmp_path, text, expect):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    p = subprocess.run([sys.executable, "-m", "augstudy.cli", "run", str(f), "--dry-run"],
+                       capture_output=True, text=True, cwd=tmp_path,
+                       env={**__import__("os").environ, "PYTHONPATH": str(QUICK.parents[1])})
+    assert p.returncode == 2, p.stderr
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and expect in lines[0] and "Traceback" not in p.stderr, p.stderr
