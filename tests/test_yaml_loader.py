@@ -78,3 +78,36 @@ def test_cli_prints_one_line(tmp_path, text, expect):
     assert p.returncode == 2, p.stderr
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and expect in lines[0] and "Traceback" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("key,value,expect", [
+    ("seeds", [10**23], r"seeds\[0\].*less than or equal to 9223372036854775807"),
+    ("training.device", "banana", r"training.device: got 'banana'"),
+    ("training.epochs", 10**12, r"training.epochs.*less than or equal to 100000"),
+    ("training.batch_size", 10**9, r"training.batch_size"),
+])
+def test_values_checked_at_load(key, value, expect):
+    import yaml
+
+    d = yaml.safe_load(QUICK.read_text())
+    *parents, last = key.split(".")
+    node = d
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[last] = value
+    with pytest.raises(AugstudyError, match=expect):
+        load_spec(d)
+
+
+def test_cuda_without_gpu_fails_at_load():
+    import torch
+    import yaml
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    d = yaml.safe_load(QUICK.read_text())
+    d.setdefault("training", {})["device"] = "cuda"
+    from augstudy.study.spec import check_device_here
+
+    with pytest.raises(AugstudyError, match=r"training.device 'cuda': this machine has 0 CUDA device"):
+        check_device_here(load_spec(d))

@@ -17,7 +17,7 @@ from .executors import CellFn, run_dask, run_local, visible_gpus
 from .grid import Cell, expand, select
 from .lock import StudyLock
 from .progress import Reporter
-from .spec import ExecutorConfig, StudySpec, load_spec
+from .spec import ExecutorConfig, StudySpec, check_device_here, load_spec
 from .store import StudyStore
 
 
@@ -187,6 +187,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         return pd.DataFrame(rows)
 
     if todo and cell_fn is None and plan.executor.kind == "local":
+        check_device_here(spec.model_copy(update={"executor": executor}))
         prepare_datasets(todo)
     with StudyLock(store.root):
         store.remove_partial_writes()  # left by a run killed mid-write; nobody else writes while we hold the lock

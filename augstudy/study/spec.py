@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import AugstudyError, SpecError
 from ..ops import build, load_plugins, parse_spec
 from ..train.config import (DatasetConfig, EvaluationConfig, ModelConfig, OpSpec, ProtocolConfig,
-                            TrainingConfig)
+                            TrainingConfig, MAX_SEED)
 from .yaml_loader import load_yaml
 
 
@@ -157,7 +157,7 @@ class StudySpec(_Strict):
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     methods: list[Method] = Field(default_factory=lambda: ["simclr"], min_length=1)
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] = Field(default_factory=lambda: [0], min_length=1)
     grid: Grid
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
@@ -318,6 +318,20 @@ def validate_spec(data: Any, source: Optional[str] = None) -> StudySpec:
     except SpecError as e:
         raise SpecError(f"{_where(source)}{e}") from None
     return spec
+
+
+def check_device_here(spec: "StudySpec") -> None:
+    """``training.device: cuda[:N]`` on a local run needs that GPU here (checked before any cell starts;
+    not at validation, so a GPU study file still validates and dry-runs on a laptop)."""
+    dev = spec.training.device
+    if dev.startswith("cuda") and spec.executor.kind == "local":
+        import torch
+
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(dev.split(":")[1]) if ":" in dev else 0
+        if index >= n:
+            raise SpecError(f"{_where(spec.source)}training.device {dev!r}: this machine has {n} CUDA device(s); "
+                            "use device: auto or cpu, or run on a cluster with --scheduler")
 
 
 def load_spec(spec: Union[str, Path, dict, StudySpec]) -> StudySpec:

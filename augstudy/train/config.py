@@ -17,6 +17,13 @@ TRAIN_CODE_VERSION = "2"
 OpSpec = Union[str, dict[str, Any]]
 
 
+#: Bounds checked at spec load (a value past them is a typo, not a study): seeds fit in 63 bits.
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 1_000_000
+MAX_SEED = 2**63 - 1
+DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -39,8 +46,8 @@ class ModelConfig(_Strict):
 class TrainingConfig(_Strict):
     """Optimisation schedule: linear warmup then cosine decay; lr scaled by batch/256 if ``scale_lr``."""
 
-    epochs: int = Field(20, ge=1)
-    batch_size: int = Field(256, ge=2)
+    epochs: int = Field(20, ge=1, le=MAX_EPOCHS)
+    batch_size: int = Field(256, ge=2, le=MAX_BATCH_SIZE)
     optimizer: Literal["lars", "sgd", "adamw"] = "adamw"
     lr: float = Field(2e-3, gt=0)
     scale_lr: bool = False
@@ -48,7 +55,7 @@ class TrainingConfig(_Strict):
     weight_decay: float = Field(1e-6, ge=0)
     warmup_epochs: float = Field(1.0, ge=0)
     temperature: float = Field(0.2, gt=0)
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    device: str = Field("auto", pattern=DEVICE_PATTERN)  # auto | cpu | cuda | cuda:N | mps
     threads: Optional[int] = Field(None, ge=1)  # CPU threads for this cell (None: torch default)
     bf16: bool = True  # bf16 autocast on CUDA
     cpu_bf16: bool = False  # bf16 autocast on the CPU too (fast with AVX512-BF16/AMX, slow without)
@@ -90,7 +97,7 @@ class CellConfig(_Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
 
     def canonical(self) -> dict[str, Any]:
