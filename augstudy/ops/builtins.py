@@ -1,2 +1,2 @@
 """Importing this module registers every built-in operator."""
-from . import color, filters, geometric  # noqa: F401
+from . import color, filters, geometric, solarize  # noqa: F401

@@ -51,7 +51,9 @@ def train(model: Method, batcher, config: CellConfig, device: torch.device, pipe
 
     out = TrainOutcome()
     start = time.perf_counter()
+    step, total_steps = 0, t.epochs * steps_per_epoch
     for epoch in range(1, t.epochs + 1):
+        model.on_epoch_start(epoch, t.epochs)
         total = torch.zeros((), device=device)
         for x, y in batcher:
             inputs = model.make_inputs(x, y, pipeline_op, base_crop_op, aug_generator)
@@ -65,6 +67,9 @@ def train(model: Method, batcher, config: CellConfig, device: torch.device, pipe
             loss.backward()
             optimizer.step()
             schedule.step()
+            step += 1
+            with torch.no_grad():
+                model.on_after_step(step, total_steps)
             total += loss.detach()
             out.images += int(x.shape[0])
         mean = total.item() / steps_per_epoch

@@ -59,3 +59,10 @@ class Method(nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # the scalar loss
         raise NotImplementedError
+
+    def on_epoch_start(self, epoch: int, epochs: int) -> None:
+        """Called by the loop before epoch ``epoch`` (1-based) of ``epochs`` (e.g. a momentum schedule)."""
+
+    def on_after_step(self, step: int, total_steps: int) -> None:
+        """Called by the loop after optimizer step ``step`` (1-based) of ``total_steps`` (e.g. an EMA update
+        of target networks, a queue update); outside autograd."""
