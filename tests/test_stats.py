@@ -88,3 +88,26 @@ def test_summarize_table_columns_and_ties():
 def test_paired_rejects_misaligned():
     with pytest.raises(ValueError):
         st.paired([1.0, 2.0], [1.0])
+
+
+def _table():
+    rows = []
+    for pipe, op1, op2, mu in [("crop + color", "crop", "color", 70.0), ("blur", "blur", "blur", 40.0)]:
+        for seed in range(3):
+            rows.append({"cell_id": f"{op1}{op2}{seed:04d}", "method": "simclr", "pipeline": pipe, "op1": op1,
+                         "op2": op2, "seed": seed, "status": "done", "linear_top1": mu + seed * 0.7 + (mu == 40) * seed})
+    return pd.DataFrame(rows)
+
+
+def test_compare_by_label_and_ops():
+    from augstudy.stats.compare import compare
+    r = compare(_table(), "crop + color", "op1=blur,op2=blur")
+    assert r.difference > 0 and r.p_value < 0.05 and r.n_seeds == 3
+    assert "crop + color is better than blur" in r.sentence("crop + color", "blur")
+
+
+def test_compare_name_matching_nothing_lists_close_names():
+    from augstudy.errors import AugstudyError
+    from augstudy.stats.compare import compare
+    with pytest.raises(AugstudyError, match="close names: crop \\+ color"):
+        compare(_table(), "crop + colour", "blur")

@@ -13,5 +13,6 @@ from augstudy.stats.paired import Paired, paired
 from augstudy.stats.power import seeds_for_power
 from augstudy.stats.ties import holm, tied_with_best
 from augstudy.stats.summary import summarize
+from augstudy.stats.compare import compare
 
-__all__ = ["Interval", "interval", "Paired", "paired", "seeds_for_power", "holm", "tied_with_best", "summarize"]
+__all__ = ["Interval", "interval", "Paired", "paired", "seeds_for_power", "holm", "tied_with_best", "summarize", "compare"]
