@@ -111,3 +111,19 @@ def test_compare_name_matching_nothing_lists_close_names():
     from augstudy.stats.compare import compare
     with pytest.raises(AugstudyError, match="close names: crop \\+ color"):
         compare(_table(), "crop + colour", "blur")
+
+
+def test_cli_compare_prints_p_value(tmp_path):
+    from typer.testing import CliRunner
+
+    from augstudy.cli import app
+    from augstudy.schema import conform
+
+    study = tmp_path / "s"
+    study.mkdir()
+    t = _table()
+    t["study"], t["grid"] = "s", "pairwise"
+    conform(t).to_csv(study / "results.csv", index=False)
+    r = CliRunner().invoke(app, ["compare", str(study), "crop + color", "blur"])
+    assert r.exit_code == 0, r.output
+    assert "p = " in r.output and "better than" in r.output
