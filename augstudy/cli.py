@@ -79,6 +79,24 @@ def plot(
         typer.echo(str(written))
 
 
+@app.command()
+@user_errors
+def compare(
+    results: Path = typer.Argument(..., help="A study's results directory (results/<study>/)."),
+    a: str = typer.Argument(..., help="Policy A: a pipeline label ('crop + color'), a cell id (prefix) or op1=crop,op2=color."),
+    b: str = typer.Argument(..., help="Policy B, named the same way."),
+    metric: str = typer.Option("linear_top1", "--metric", help="Metric: linear_top1, knn_top1, linear_top1_z, knn_top1_z."),
+) -> None:
+    """Paired comparison of two policies on the same seeds: mean difference, 95% interval, p-value."""
+    from .report.results import load_study
+    from .stats.compare import compare as compare_policies
+
+    r = compare_policies(load_study(results).table, a, b, metric=metric)
+    typer.echo(f"{metric}: {a} - {b} = {r.difference:+.2f} points, 95% interval [{r.lower:.2f}, {r.upper:.2f}], "
+               f"p = {r.p_value:.3g}, {r.n_seeds} seed(s) (paired t over seeds)")
+    typer.echo(r.sentence(a, b))
+
+
 def parse_key_values(pairs: Optional[List[str]], flag: str = "--param") -> dict:
     """``["size=64", "palette=false"]`` -> ``{"size": 64, "palette": False}`` (values parsed as YAML scalars)."""
     import yaml

@@ -1,0 +1,44 @@
+"""Paired comparison of two named policies of a results table (the library side of ``augstudy compare``).
+
+Names as in the table: a pipeline label (``"crop + color"``), a cell id prefix, or ``op1=crop,op2=color``.
+"""
+from __future__ import annotations
+
+import difflib
+
+import pandas as pd
+
+from augstudy.errors import AugstudyError
+from augstudy.stats.paired import Paired, paired
+
+
+def select(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows a name designates; a name matching nothing raises one line listing close names."""
+    name = name.strip()
+    if "=" in name:
+        mask = pd.Series(True, index=table.index)
+        for part in name.split(","):
+            key, _, value = part.partition("=")
+            key, value = key.strip(), value.strip()
+            if key not in table:
+                raise AugstudyError(f"compare: unknown column {key!r} in {name!r}; valid: op1, op2, pipeline, param, method")
+            mask &= table[key].astype(str) == value
+        rows = table[mask]
+    else:
+        rows = table[table["pipeline"] == name]
+        if rows.empty:
+            ids = table[table["cell_id"].astype(str).str.startswith(name)]
+            rows = table[table["pipeline"].isin(ids["pipeline"])] if not ids.empty else ids
+    if rows.empty:
+        labels = sorted(set(table["pipeline"].dropna().astype(str)))
+        close = difflib.get_close_matches(name, labels, n=5, cutoff=0.3) or labels[:5]
+        raise AugstudyError(f"compare: {name!r} matches no policy; close names: {', '.join(close)}")
+    return rows
+
+
+def compare(table: pd.DataFrame, a: str, b: str, metric: str = "linear_top1") -> Paired:
+    """Paired comparison (a - b) of two policies on their common seeds."""
+    va = select(table, a).groupby("seed")[metric].mean()
+    vb = select(table, b).groupby("seed")[metric].mean()
+    common = va.index.intersection(vb.index)
+    return paired(va.loc[common].to_numpy(), vb.loc[common].to_numpy())
