@@ -107,7 +107,7 @@ def write_report(study: StudyResults, metric: str, summary: str, extra: str = ""
     cells = json.dumps(_cells(study)).replace("</", "<\\/")
     body = (f"<h1>{html.escape(study.name)}</h1><p>best: {html.escape(h['best'])}; cells done: {h['cells']}</p>"
             f"{extra}{''.join(parts)}<h2>Clicked cell</h2><pre id='cell'>click a cell (no curves in this copy"
-            f"{'' if cells != '{}' else ''})</pre><h2>Summary</h2><pre>{html.escape(summary)}</pre>")
+            f"{'' if cells != '{}' else ''})</pre><h2>Summary</h2><pre style='white-space:pre-wrap'>{html.escape(summary)}</pre>")
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
             f"<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
             f"style-src 'unsafe-inline'; img-src data:; font-src data:\"><title>{html.escape(study.name)}</title></head>"
