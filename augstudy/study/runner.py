@@ -190,6 +190,10 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         prepare_datasets(todo)
     with StudyLock(store.root):
         store.remove_partial_writes()  # left by a run killed mid-write; nobody else writes while we hold the lock
+        for c in {c.id: c for c in selected}.values():  # a damaged cell is named, kept aside, recomputed
+            why = store.damage(c.id)
+            if why is not None:
+                print(f"damaged cell {c.id} ({c.pipeline}): {why}; moved to {store.set_aside(c.id)}, recomputing")
         previous = store.read_study()
         if not todo and previous is not None:  # nothing to run: keep the recorded wall time and dates
             df = store.rebuild_table(cells)

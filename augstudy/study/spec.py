@@ -153,7 +153,7 @@ Method = Literal["simclr", "supervised"]
 class StudySpec(_Strict):
     """A study: a grid of pipelines x methods x seeds, trained with shared settings."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # also the results folder name
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)  # also the results folder name
     description: str = ""
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)

@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -25,10 +26,16 @@ FINISHED = schema.FINISHED
 
 
 def _read_json(path: Path) -> Optional[dict]:
+    """The JSON object in ``path``; None when missing, unreadable or not an object (see ``StudyStore.damage``)."""
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
+
+
+# what a readable metrics.json must hold (CellResult.to_dict()); a file without them is damaged
+_METRIC_KEYS = {"cell_id": str, "status": str}
 
 
 class StudyStore:
@@ -47,7 +54,46 @@ class StudyStore:
         return self.cells_dir / cell_id
 
     def is_done(self, cell_id: str) -> bool:
-        return (self.cell_dir(cell_id) / "metrics.json").is_file()
+        """True iff the cell's metrics.json is readable and matches the schema and its folder."""
+        return self.metrics(cell_id) is not None
+
+    def damage(self, cell_id: str) -> Optional[str]:
+        """Why the stored cell ``cell_id`` is damaged (its files exist but cannot be used), or None."""
+        d = self.cell_dir(cell_id)
+        for name in ("metrics.json", "failed.json"):
+            path = d / name
+            if not path.exists():
+                continue
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError) as e:
+                return f"{path} cannot be read ({type(e).__name__}: {e})"
+            if not isinstance(data, dict):
+                return f"{path} holds a {type(data).__name__}, not an object"
+            for key, kind in _METRIC_KEYS.items():
+                if not isinstance(data.get(key), kind):
+                    return f"{path} has no valid {key!r}"
+            if data["cell_id"] != cell_id:
+                return f"{path} records cell_id {data['cell_id']!r}, not its folder's {cell_id!r}"
+        config = d / "config.json"
+        if config.exists() and ((d / "metrics.json").exists() or (d / "failed.json").exists()):
+            cfg = _read_json(config)
+            if cfg is None:
+                return f"{config} cannot be read or is not an object"
+            if cfg.get("cell_id") != cell_id:
+                return f"{config} records cell_id {cfg.get('cell_id')!r}, not its folder's {cell_id!r}"
+        return None
+
+    def set_aside(self, cell_id: str) -> Path:
+        """Move a damaged cell to ``cells/<id>.damaged-<UTC time>/`` (kept, never deleted); call under the lock."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = self.cells_dir / f"{cell_id}.damaged-{stamp}"
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.cells_dir / f"{cell_id}.damaged-{stamp}-{n}"
+        self.cell_dir(cell_id).rename(target)
+        return target
 
     def remove_partial_writes(self) -> int:
         """Delete the temp files of atomic writes cut short (a run killed mid-write); call under the lock."""
@@ -57,10 +103,12 @@ class StudyStore:
         return len(stale)
 
     def metrics(self, cell_id: str) -> Optional[dict]:
-        return _read_json(self.cell_dir(cell_id) / "metrics.json")
+        m = _read_json(self.cell_dir(cell_id) / "metrics.json")
+        return m if m is not None and self.damage(cell_id) is None else None
 
     def failure(self, cell_id: str) -> Optional[dict]:
-        return _read_json(self.cell_dir(cell_id) / "failed.json")
+        f = _read_json(self.cell_dir(cell_id) / "failed.json")
+        return f if f is not None and self.damage(cell_id) is None else None
 
     def write_cell(self, cell: Cell, outcome: dict) -> None:
         """Write a finished cell: config, curve, log, then metrics.json (done) or failed.json (failed)."""

@@ -101,9 +101,17 @@ class CellConfig(_Strict):
         """Content address: sha256 of the canonical config + training code version, 16 hex digits.
 
         ``training.threads`` is an execution detail, not part of what is computed: it is left out.
+        The resolved device kind and effective precision change the numbers (CUDA: bf16 autocast,
+        Philox generator, tensor operators), so a cell that runs on a non-CPU device hashes them too;
+        CPU cells hash no device entry, which keeps every CPU id (and the committed results) as before.
         """
+        from augstudy.train.device import device_kind
+
         config = self.canonical()
         config["training"].pop("threads", None)
-        payload = json.dumps({"config": config, "code": TRAIN_CODE_VERSION},
-                             sort_keys=True, separators=(",", ":"))
+        body: dict[str, Any] = {"config": config, "code": TRAIN_CODE_VERSION}
+        kind = device_kind(self.training.device)
+        if kind != "cpu":
+            body["device"] = {"type": kind, "bf16": bool(self.training.bf16)}
+        payload = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -20,6 +20,14 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def device_kind(name: str = "auto") -> str:
+    """The device type a cell with ``training.device=name`` runs on here (``cpu`` or ``cuda``), without raising."""
+    name = str(name).strip().lower()
+    if name == "auto":
+        return resolve_device("auto").type
+    return "cuda" if name.startswith("cuda") else "cpu"
+
+
 @contextlib.contextmanager
 def cpu_threads(threads: Optional[int]) -> Iterator[None]:
     """Use ``threads`` intra-op CPU threads (torch and OpenCV) inside the block (None: leave as is); restore after."""
