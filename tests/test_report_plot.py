@@ -113,7 +113,9 @@ def test_sweep_and_list_studies_and_knn(tmp_path):
 def test_plot_all_and_cli(tmp_path):
     write_study(tmp_path, name="a", operators=("crop", "color"), curves="none")
     write_study(tmp_path, name="b", kind="list", labels=("x", "y"), curves="none")
-    assert {p.parent.parent.name for p in plot_all(tmp_path)} == {"a", "b"}
+    paths = plot_all(tmp_path)
+    assert tmp_path / "index.html" in paths  # a folder of studies also gets an index page
+    assert {p.parent.parent.name for p in paths if p.name != "index.html"} == {"a", "b"}
     runner = CliRunner()
     res = runner.invoke(app, ["plot", str(tmp_path / "b"), "--metric", "knn_top1"])
     assert res.exit_code == 0, res.output

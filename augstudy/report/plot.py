@@ -11,6 +11,7 @@ from ._io import save_figure, write_text
 from .bars import bars_figure
 from .comparison import compare_with_paper, comparison_figure
 from .curves import curves_figure
+from .html import index_row, write_index, write_report
 from .heatmap import METRIC_LABELS, heatmap_figure, method_label, title_for
 from .results import METRICS, StudyResults, load_study, study_dirs
 from .strength import strength_figure, strength_rho, strength_table, to_markdown, write_tables
@@ -116,12 +117,24 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     summary = render(study, metric, sections, failed_rows(study, grids), n_cells)
     name = "summary.md" if metric == DEFAULT_METRIC else f"summary_{metric}.md"
     written.append(write_text(out / name, summary))
+    if metric == DEFAULT_METRIC:
+        rho = _rho_text(grids) if study.kind == "pairwise" else ""
+        written.append(write_report(study, metric, summary, f"<p>{rho}</p>" if rho else ""))
     return written
+
+
+def _rho_text(grids: dict) -> str:
+    return compare_with_paper(grids["simclr"]).describe() if "simclr" in grids else ""
 
 
 def plot_all(results_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path]:
     """``plot_study`` for ``results_dir`` if it is a study directory, else for every study directly under it."""
     written: list[Path] = []
-    for d in study_dirs(results_dir):
+    dirs = study_dirs(results_dir)
+    rows = []
+    for d in dirs:
         written += plot_study(d, metric)
+        rows.append(index_row(d, metric))
+    if len(dirs) != 1 or Path(dirs[0]).resolve() != Path(results_dir).resolve():
+        written.append(write_index(Path(results_dir), rows))
     return written
