@@ -86,12 +86,13 @@ def compare(
     a: str = typer.Argument(..., help="Policy A: a pipeline label ('crop + color'), a cell id (prefix) or op1=crop,op2=color."),
     b: str = typer.Argument(..., help="Policy B, named the same way."),
     metric: str = typer.Option("linear_top1", "--metric", help="Metric: linear_top1, knn_top1, linear_top1_z, knn_top1_z."),
+    method: Optional[str] = typer.Option(None, "--method", help="The method whose cells are compared (needed when the study has several)."),
 ) -> None:
     """Paired comparison of two policies on the same seeds: mean difference, 95% interval, p-value."""
     from .report.results import load_study
     from .stats.compare import compare as compare_policies
 
-    r = compare_policies(load_study(results).table, a, b, metric=metric)
+    r = compare_policies(load_study(results).table, a, b, metric=metric, method=method)
     typer.echo(f"{metric}: {a} - {b} = {r.difference:+.2f} points, 95% interval [{r.lower:.2f}, {r.upper:.2f}], "
                f"p = {r.p_value:.3g}, {r.n_seeds} seed(s) (paired t over seeds)")
     typer.echo(r.sentence(a, b))

@@ -3,6 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from augstudy.errors import AugstudyError
+
 from augstudy import stats as st
 
 
@@ -127,3 +129,17 @@ def test_cli_compare_prints_p_value(tmp_path):
     r = CliRunner().invoke(app, ["compare", str(study), "crop + color", "blur"])
     assert r.exit_code == 0, r.output
     assert "p = " in r.output and "better than" in r.output
+
+
+def test_compare_never_pools_methods():
+    """With two methods in the table, compare needs --method and then uses only that method's cells."""
+    from augstudy.stats.compare import compare
+    sim = _table()
+    sup = sim.assign(method="supervised", linear_top1=100 - sim["linear_top1"])  # the opposite order
+    both = pd.concat([sim, sup], ignore_index=True)
+    with pytest.raises(AugstudyError, match="several methods.*--method"):
+        compare(both, "crop + color", "blur")
+    assert compare(both, "crop + color", "blur", method="simclr").difference > 0
+    assert compare(both, "crop + color", "blur", method="supervised").difference < 0
+    with pytest.raises(AugstudyError, match="no method 'byol'"):
+        compare(both, "crop + color", "blur", method="byol")

@@ -36,9 +36,26 @@ def select(table: pd.DataFrame, name: str) -> pd.DataFrame:
     return rows
 
 
-def compare(table: pd.DataFrame, a: str, b: str, metric: str = "linear_top1") -> Paired:
-    """Paired comparison (a - b) of two policies on their common seeds."""
-    va = select(table, a).groupby("seed")[metric].mean()
-    vb = select(table, b).groupby("seed")[metric].mean()
+def methods_of(table: pd.DataFrame) -> list[str]:
+    """The methods of a table, in order of appearance."""
+    return [str(m) for m in dict.fromkeys(table["method"].dropna())] if "method" in table else []
+
+
+def compare(table: pd.DataFrame, a: str, b: str, metric: str = "linear_top1", method: str | None = None) -> Paired:
+    """Paired comparison (a - b) of two policies of one method on their common seeds.
+
+    ``method`` may be omitted when the table has one method; with several, name one (a comparison that
+    pooled SimCLR and supervised cells would mean nothing).
+    """
+    methods = methods_of(table)
+    if method is None and len(methods) > 1:
+        raise AugstudyError(f"compare: the table has several methods ({', '.join(methods)}); name one with --method")
+    if method is not None:
+        if method not in methods:
+            raise AugstudyError(f"compare: no method {method!r} in the table; methods: {', '.join(methods)}")
+        table = table[table["method"] == method]
+    done = table[table["status"] == "done"] if "status" in table else table
+    va = select(done, a).groupby("seed")[metric].mean()
+    vb = select(done, b).groupby("seed")[metric].mean()
     common = va.index.intersection(vb.index)
     return paired(va.loc[common].to_numpy(), vb.loc[common].to_numpy())
