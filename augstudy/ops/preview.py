@@ -79,10 +79,7 @@ def preview_grid(ops: Sequence[str | dict | Operator], images: torch.Tensor, dra
 def save_preview(path: str | Path, ops: Sequence[str | dict | Operator], images: torch.Tensor | None = None,
                  draws: int = 4, seed: int = 0) -> Path:
     """Write the preview sheet as a PNG: one row per operator, ``draws`` columns per image."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the user's backend is left alone (headless, matplotlib picks Agg itself)
 
     if draws < 1:
         raise ValueError(f"preview: draws={draws} must be >= 1")

@@ -1,9 +1,7 @@
 """List studies: one bar per column label and method (mean ± std over seeds); blank cells marked."""
 from __future__ import annotations
 
-import matplotlib
 
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402

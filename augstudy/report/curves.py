@@ -11,9 +11,7 @@ import math
 from pathlib import Path
 from typing import Optional
 
-import matplotlib
 
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -8,9 +8,7 @@ from __future__ import annotations
 import warnings
 from typing import Optional, Sequence
 
-import matplotlib
 
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
