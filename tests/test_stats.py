@@ -143,3 +143,10 @@ def test_compare_never_pools_methods():
     assert compare(both, "crop + color", "blur", method="supervised").difference < 0
     with pytest.raises(AugstudyError, match="no method 'byol'"):
         compare(both, "crop + color", "blur", method="byol")
+
+
+def test_compare_with_one_seed_says_it_cannot_test():
+    from augstudy.stats.compare import compare
+    one = _table().query("seed == 0")
+    r = compare(one, "crop + color", "blur")
+    assert r.n_seeds == 1 and "needs at least 2" in r.sentence("crop + color", "blur")

@@ -23,6 +23,9 @@ class Paired:
         if np.isfinite(self.p_value) and self.p_value < alpha:
             better, worse = (a, b) if self.difference > 0 else (b, a)
             return f"{better} is better than {worse} (p = {self.p_value:.3g})"
+        if self.n_seeds < 2:
+            return (f"cannot test {a} against {b} with {self.n_seeds} common seed(s): a paired test over seeds "
+                    "needs at least 2; run more seeds (add them to the study's seeds: and rerun)")
         return f"no difference detected between {a} and {b} at {self.n_seeds} seeds (p = {self.p_value:.3g})"
 
 
