@@ -13,6 +13,7 @@ from ..ops import build
 from ..schema import policy_string
 from ..train.config import CellConfig, OpSpec
 from .spec import PairwiseGrid, StudySpec, SweepGrid, op_name
+from ..errors import ParamsError
 
 
 @dataclass
@@ -95,7 +96,7 @@ def select(cells: list[Cell], only: Optional[list[str]]) -> list[Cell]:
     for flt in only or []:
         key, _, wanted = flt.partition("=") if "=" in flt else ("", "", flt)
         if key and key not in keys:
-            raise ValueError(f"--only {flt!r}: unknown key {key!r}; valid keys: {', '.join(keys)}")
+            raise ParamsError(f"--only {flt!r}: unknown key {key!r}; valid keys: {', '.join(keys)}")
         alternatives = [w.strip() for w in wanted.split(",") if w.strip()]
         cells = [c for c in cells if any(_matches(c, key, w) for w in alternatives)]
     return cells

@@ -1,6 +1,7 @@
 """``run_study``: expand a study, skip the cells already done, run the rest, keep the store current."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -12,11 +13,12 @@ from typing import Any, Callable, Iterator, Optional, Union
 import pandas as pd
 
 from .. import __version__
-from ..errors import USER_ERRORS, AugstudyError
+from ..errors import AugstudyError
 from .executors import CellFn, run_dask, run_local, visible_gpus
 from .grid import Cell, expand, select
 from .lock import StudyLock
 from .progress import Reporter
+from ..signals import Interrupted, deferred, stops_on_signals
 from .spec import ExecutorConfig, StudySpec, check_device_here, load_spec
 from .store import StudyStore
 
@@ -139,11 +141,11 @@ def prepare_datasets(todo: list[Cell]) -> None:
         seen.add(key)
         try:
             load(ds.name, **ds.params)
-        except USER_ERRORS as e:
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {msg}") from None
+        except AugstudyError as e:
+            raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {e}") from None
 
 
+@stops_on_signals
 def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Union[str, Path]] = None,
               workers: Optional[int] = None, scheduler: Optional[str] = None, dry_run: bool = False,
               force: bool = False, only: Optional[list[str]] = None, progress: bool = True,
@@ -211,17 +213,21 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
             by_id.setdefault(c.id, []).append(c)
         reporter.start(spec, plan.describe(), len(selected), n_done, todo, eta)
         finished = 0
+        outcomes = _outcomes(_tasks(todo, plan, cell_fn), plan, store.root)
         try:
-            for outcome in _outcomes(_tasks(todo, plan, cell_fn), plan, store.root):
-                cell = by_id[outcome["cell_id"]][0]
-                store.write_cell(cell, outcome)
-                df = store.rebuild_table(cells)
-                finished += 1
-                reporter.cell_done(cell, store.row(cell), df)
+            with contextlib.closing(outcomes):  # closed on any exit: the executor stops its workers
+                for outcome in outcomes:
+                    with deferred():  # a signal here waits until the cell and the table are written
+                        cell = by_id[outcome["cell_id"]][0]
+                        store.write_cell(cell, outcome)
+                        df = store.rebuild_table(cells)
+                        finished += 1
+                        reporter.cell_done(cell, store.row(cell), df)
             info["state"] = "finished"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             info["state"] = "interrupted"
-            reporter.interrupted(finished, len(todo))
+            reporter.interrupted(finished, len(todo), e.name if isinstance(e, Interrupted) else "SIGINT")
+            e.reported = True
             raise
         finally:
             df = store.rebuild_table(cells)

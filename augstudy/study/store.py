@@ -20,6 +20,7 @@ import pandas as pd
 from .. import schema
 from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401  (re-exported)
 from .grid import Cell
+from ..errors import PathError
 
 COLUMNS = schema.names()
 FINISHED = schema.FINISHED
@@ -170,12 +171,12 @@ def load_results(study_dir: Path | str) -> pd.DataFrame:
     """The results table of a study folder (``results.parquet``, else ``results.csv``)."""
     root = Path(study_dir)
     if not root.is_dir():
-        raise FileNotFoundError(f"study folder not found: {root}")
+        raise PathError(f"study folder not found: {root}")
     if (root / "results.parquet").is_file():
         return table(pd.read_parquet(root / "results.parquet"))
     if (root / "results.csv").is_file():
         return table(pd.read_csv(root / "results.csv"))
-    raise FileNotFoundError(f"no results.csv in {root}; run the study first (augstudy run STUDY.yaml)")
+    raise PathError(f"no results.csv in {root}; run the study first (augstudy run STUDY.yaml)")
 
 
 def is_finite(x: Any) -> bool:

@@ -12,10 +12,12 @@ from torch import nn
 
 from ..registry import Registry
 from .config import CellConfig
+from ..errors import RegistrationError
+
 
 def _check(name: str, cls: object) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Method)):
-        raise TypeError(f"@method({name!r}) needs a subclass of augstudy.train.Method, got {cls!r}")
+        raise RegistrationError(f"@method({name!r}) needs a subclass of augstudy.train.Method, got {cls!r}")
 
 
 REGISTRY: Registry[type["Method"]] = Registry(

@@ -5,6 +5,8 @@ from typing import Literal, Optional
 
 import torch
 
+from ..errors import ParamsError
+
 PROTOCOLS = ("asymmetric", "symmetric")
 
 
@@ -34,7 +36,7 @@ def make_views(x: torch.Tensor, pipeline_op, base_crop_op, protocol: Literal["as
     ``base_crop_op`` None switches the crop off; ``pipeline_op`` None is the identity.
     """
     if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol.name={protocol!r} is not valid; use {' or '.join(PROTOCOLS)}")
+        raise ParamsError(f"protocol.name={protocol!r} is not valid; use {' or '.join(PROTOCOLS)}")
     if protocol == "asymmetric":
         v2 = apply_op(base_crop_op, x, generator)
         return apply_op(pipeline_op, v2, generator), v2
