@@ -9,7 +9,7 @@ import hashlib
 import json
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: Bump when a change to the training or evaluation code changes results: old cells are recomputed.
 TRAIN_CODE_VERSION = "2"
@@ -90,7 +90,9 @@ class EvaluationConfig(_Strict):
 class CellConfig(_Strict):
     """One training run: method x pipeline x dataset x model x schedule x seed."""
 
-    method: Literal["simclr", "supervised"] = "simclr"
+    #: a registered method by name, with params in the operators' spec syntax (``"byol(momentum=0.99)"``,
+    #: or ``{"method": "byol", "momentum": 0.99}``); stored canonical (non-default params only)
+    method: Union[str, dict[str, Any]] = "simclr"
     pipeline: list[OpSpec] = Field(default_factory=list)  # operator specs applied in order
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -98,7 +100,18 @@ class CellConfig(_Strict):
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     seed: int = Field(0, ge=0, le=MAX_SEED)
-    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
+    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators, methods, ...)
+
+    @model_validator(mode="after")
+    def _resolve_method(self) -> "CellConfig":
+        """Import the plugins, check the method and its params against this cell, store its canonical spec."""
+        from .method import resolve_method
+
+        try:
+            self.method = resolve_method(self.method, self, tuple(self.plugins))
+        except (KeyError, ValueError) as e:  # unknown name, bad params: one line
+            raise ValueError(str(e)) from None
+        return self
 
     def canonical(self) -> dict[str, Any]:
         """JSON-ready dict with every default filled in (what the id hashes)."""
