@@ -279,6 +279,8 @@ def derive(root: Path | str) -> StudyTable:
     found = StudyTable(root, schema.conform([]), meta=meta, meta_damage=meta_damage)
     if meta_damage:
         found.problems.append(f"damaged file {meta_damage}")
+    if not (root / "cells").is_dir():  # results copied without their cells: the table files are all there is
+        return _from_table_files(found)
     cells = {p.name: read_cell(p) for p in cell_folders(root)}
     entries = _cell_list(meta)
     if entries is None:
