@@ -5,8 +5,6 @@ the training code's version, which gives resume, caching and distribution for fr
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -125,13 +123,15 @@ class CellConfig(_Strict):
         Philox generator, tensor operators), so a cell that runs on a non-CPU device hashes them too;
         CPU cells hash no device entry, which keeps every CPU id (and the committed results) as before.
         """
+        from augstudy.cellid import content_id
+
+        basis = self.id_basis()
+        return content_id(self.canonical(), basis["code"], basis["device"])
+
+    def id_basis(self) -> dict[str, Any]:
+        """What the id hashes besides the config: the training code version, and the device when not the CPU."""
         from augstudy.train.device import device_kind
 
-        config = self.canonical()
-        config["training"].pop("threads", None)
-        body: dict[str, Any] = {"config": config, "code": TRAIN_CODE_VERSION}
         kind = device_kind(self.training.device)
-        if kind != "cpu":
-            body["device"] = {"type": kind, "bf16": bool(self.training.bf16)}
-        payload = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        device = None if kind == "cpu" else {"type": kind, "bf16": bool(self.training.bf16)}
+        return {"code": TRAIN_CODE_VERSION, "device": device}
