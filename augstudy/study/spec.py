@@ -18,6 +18,7 @@ from ..errors import AugstudyError, SpecError
 from ..ops import build, load_plugins, parse_spec
 from ..train.config import (DatasetConfig, EvaluationConfig, ModelConfig, OpSpec, ProtocolConfig,
                             TrainingConfig, MAX_SEED)
+from .tracking import TrackingSpec, check_tracking
 from .yaml_loader import load_yaml
 
 
@@ -163,6 +164,7 @@ class StudySpec(_Strict):
     grid: Grid
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators, methods, ...)
+    tracking: Optional[TrackingSpec] = None  # an experiment tracker: {kind: tensorboard | mlflow | wandb, ...}
     output: str = "results"  # results go to <output>/<name>/
     #: The YAML file this spec came from (set by :func:`load_spec`; not a key of the file).
     source: Optional[str] = Field(None, exclude=True)
@@ -258,6 +260,7 @@ def _validate_names(spec: StudySpec) -> None:
         except ImportError as e:
             raise SpecError(f"plugins[{i}]: {e}") from None
     _check_name("dataset.name", spec.dataset.name, datasets())
+    check_tracking(spec.tracking)
     _check_name("model.encoder", spec.model.encoder, available_encoders())
     _validate_methods(spec)
     entries = spec.grid.op_entries()

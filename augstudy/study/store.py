@@ -101,7 +101,12 @@ class StudyStore:
         else:
             record = metrics
             losses = metrics.get("loss_per_epoch") or []
-            atomic_write_text(d / "curve.csv", "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses)))
+            lrs = metrics.get("lr_per_epoch") or []
+            if len(lrs) == len(losses) and losses:  # the learning rate too, when the trainer recorded it
+                curve = "epoch,loss,lr\n" + "".join(f"{i + 1},{v!r},{r!r}\n" for i, (v, r) in enumerate(zip(losses, lrs)))
+            else:
+                curve = "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses))
+            atomic_write_text(d / "curve.csv", curve)
             (d / "failed.json").unlink(missing_ok=True)
             atomic_write_json(d / "metrics.json", metrics)
         if self._rows is not None:
