@@ -19,6 +19,7 @@ from ..errors import AugstudyError, SpecError
 from ..ops import build, load_plugins, parse_spec
 from ..train.config import (DatasetConfig, EvaluationConfig, ModelConfig, OpSpec, ProtocolConfig,
                             TrainingConfig, MAX_SEED)
+from .tracking import TrackingSpec, check_tracking
 from .yaml_loader import load_yaml
 
 
@@ -197,7 +198,9 @@ class ExecutorConfig(_Strict):
         return self
 
 
-Method = Literal["simclr", "supervised"]
+#: A registered method by name, with params in the operators' spec syntax (``byol(momentum=0.99)``);
+#: checked (and made canonical) at load, once the plugins are imported (see ``_validate_methods``).
+Method = Union[str, dict[str, Any]]
 
 
 class StudySpec(_Strict):
@@ -214,7 +217,8 @@ class StudySpec(_Strict):
     seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] = Field(default_factory=lambda: [0], min_length=1)
     grid: Grid
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
-    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
+    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators, methods, ...)
+    tracking: Optional[TrackingSpec] = None  # an experiment tracker: {kind: tensorboard | mlflow | wandb, ...}
     output: str = "results"  # results go to <output>/<name>/
     #: The YAML file this spec came from (set by :func:`load_spec`; not a key of the file).
     source: Optional[str] = Field(None, exclude=True)
@@ -311,7 +315,9 @@ def _validate_names(spec: StudySpec) -> None:
         except ImportError as e:
             raise SpecError(f"plugins[{i}]: {e}") from None
     _check_name("dataset.name", spec.dataset.name, datasets())
+    check_tracking(spec.tracking)
     _check_name("model.encoder", spec.model.encoder, available_encoders())
+    _validate_methods(spec)
     entries = spec.grid.op_entries()
     if spec.protocol.base_crop is not None:
         entries.append(("protocol.base_crop", [spec.protocol.base_crop]))
@@ -322,6 +328,26 @@ def _validate_names(spec: StudySpec) -> None:
             raise SpecError(f"{path}: {e.args[0] if e.args else e}") from None
         except (ValueError, TypeError, ValidationError) as e:
             raise SpecError(f"{path}: {_short(pipeline)} is not a valid pipeline: {' '.join(str(e).split())}") from None
+
+
+def _validate_methods(spec: StudySpec) -> None:
+    """Each of ``methods`` is a registered method with valid params for this study's cells (e.g. a queue
+    no smaller than the batch); replaced by its canonical spec (the results' ``method`` label)."""
+    from ..train.config import CellConfig
+
+    shared = spec.model_dump(include={"dataset", "model", "training", "protocol", "evaluation", "plugins"})
+    canonical = []
+    for i, m in enumerate(spec.methods):
+        try:
+            canonical.append(CellConfig(method=m, **shared).method)
+        except ValidationError as e:
+            err = next((x for x in e.errors() if x["loc"] in ((), ("method",))), e.errors()[0])
+            raise SpecError(f"methods[{i}]: {err['msg'].removeprefix('Value error, ')}") from None
+    try:
+        _unique("methods", canonical)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
+    spec.methods = canonical
 
 
 def _where(source: Optional[str]) -> str:

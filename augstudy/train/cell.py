@@ -35,6 +35,7 @@ class CellResult:
     linear_top1_z: Optional[float] = None  # percent, probe on z = g(h); None unless asked
     knn_top1_z: Optional[float] = None
     loss_per_epoch: list[float] = field(default_factory=list)
+    lr_per_epoch: list[float] = field(default_factory=list)  # learning rate after each epoch's last step
     train_seconds: float = 0.0
     eval_seconds: float = 0.0
     images_per_second: float = 0.0  # training images (each seen as 2 views by SimCLR) per second
@@ -129,7 +130,7 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
 
         outcome = train(model, batcher, cfg, device, pipeline_op, base_crop_op, aug_gen, progress)
         result = CellResult(cell_id=cfg.cell_id(), status="diverged" if outcome.diverged else "done",
-                            loss_per_epoch=outcome.loss_per_epoch, train_seconds=outcome.seconds,
+                            loss_per_epoch=outcome.loss_per_epoch, lr_per_epoch=outcome.lr_per_epoch, train_seconds=outcome.seconds,
                             images_per_second=outcome.images_per_second, device=str(device), seed=cfg.seed,
                             versions=versions(), error=outcome.error)
         if outcome.diverged:
