@@ -161,6 +161,32 @@ def ops_list(
     Console().print(table)
 
 
+@app.command("methods")
+@user_errors
+def methods_list(
+    plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Also import this module of methods (repeatable), as a study file's plugins: list."),
+) -> None:
+    """List every registered training method (built-ins and plugins) with its params and defaults."""
+    from rich.table import Table
+
+    from .registry import load_module
+    from .train.method import REGISTRY
+
+    for module in plugin or []:
+        load_module(module)
+    table = Table(show_lines=False, box=None, pad_edge=False)
+    for col in ("method", "params (default)", "what it is"):
+        table.add_column(col, overflow="fold")
+    for name, cls in REGISTRY.items():
+        params = "\n".join(f"{k}={f.default!r}" for k, f in cls.Params.model_fields.items()) or "-"
+        builtin = cls.__module__.startswith("augstudy.train.methods.")
+        doc = (sys.modules[cls.__module__].__doc__ if builtin else cls.__doc__) or ""
+        what = " ".join(doc.strip().split("\n\n")[0].split())
+        table.add_row(name, escape(params), escape(what.split(": ")[0] if builtin else what))
+        table.add_row("", "", "")
+    Console().print(table)
+
+
 def _preview_images(source: Optional[str], size: int, count: int):
     """Images for ``augstudy preview``: an image file, a folder, a registered dataset name, or drawn samples."""
     from .ops.preview import load_images, sample_images

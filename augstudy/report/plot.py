@@ -13,6 +13,7 @@ from .comparison import compare_with_paper, comparison_figure
 from .curves import curves_figure
 from .html import index_row, write_index, write_report
 from .heatmap import METRIC_LABELS, heatmap_figure, method_label, title_for
+from .methods import methods_section
 from .removal import baseline_of, removal_sections
 from .results import METRICS, StudyResults, load_study, study_dirs
 from .strength import strength_figure, strength_rho, strength_table, to_markdown, write_tables
@@ -106,6 +107,8 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     sections: list[Section] = []
     draw = {"pairwise": _pairwise, "sweep": _sweep, "list": _list}[study.kind]
     grids = draw(study, metric, out, metric, written, sections)
+    if len(grids) > 1:  # several methods: a method x policy table, and where their rankings agree
+        sections.append(methods_section(grids, metric, out, metric, study.name, study.n_seeds, written))
     fig, n_curves = curves_figure(study, f"{study.name}: training loss per cell")
     if n_curves:
         written += save_figure(fig, out / "curves", formats=("png",), dpi=110)

@@ -109,7 +109,7 @@ def _matches(cell: Cell, key: str, wanted: str) -> bool:
     ops = {cell.op1, cell.op2} - {None} or {op_name(s) for s in cell.config.pipeline + (cell.config.view2 or [])}
     checks = {
         "op": wanted in ops, "op1": cell.op1 == wanted, "op2": cell.op2 == wanted,
-        "pipeline": cell.pipeline == wanted, "method": cell.method == wanted,
+        "pipeline": cell.pipeline == wanted, "method": wanted in (cell.method, cell.method.partition("(")[0]),
         "seed": str(cell.seed) == wanted, "id": cell.id.startswith(wanted),
     }
     if key:
