@@ -14,6 +14,7 @@ from .curves import curves_figure
 from .html import index_row, write_index, write_report
 from .heatmap import METRIC_LABELS, heatmap_figure, method_label, title_for
 from .methods import methods_section
+from .removal import baseline_of, removal_sections
 from .results import METRICS, StudyResults, load_study, study_dirs
 from .strength import strength_figure, strength_rho, strength_table, to_markdown, write_tables
 from .summary import Section, best_worst, failed_rows, md_table, render
@@ -87,6 +88,8 @@ def _list(study: StudyResults, metric: str, out: Path, sfx: str, written: list[P
     text = md_table(["pipeline", *map(method_label, grid.rows)], rows)
     after = "\n".join(best_worst(grid.row(i), who=method_label(m), metric=metric) for i, m in enumerate(grid.rows))
     sections.append(Section("Pipelines", text, [f"{stem.name}.png"], after))
+    if baseline_of(study) is not None:  # a removal study (BYOL Table 17): drops from the baseline
+        removal_sections(study, metric, out, sfx, written, sections)
     return {m: grid.row(i) for i, m in enumerate(grid.rows)}
 
 
