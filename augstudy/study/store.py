@@ -140,6 +140,7 @@ class StudyStore:
                     "train_seconds", "images_per_second", "device"):
             row[key] = m.get(key)
         row["final_loss"] = losses[-1] if losses else None
+        row["epochs"] = len(losses) if losses else None
         return row
 
     def rebuild_table(self, cells: Iterable[Cell]) -> pd.DataFrame:

@@ -87,6 +87,14 @@ class EvaluationConfig(_Strict):
     on_projection: bool = False  # also probe z = g(h)
 
 
+class ValidationSplit(_Strict):
+    """Hold out ``fraction`` of the training split (a seeded permutation) and evaluate on it instead of
+    the test split: what a search selects on, so the test set is never seen while selecting."""
+
+    fraction: float = Field(0.1, gt=0, lt=1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+
+
 class CellConfig(_Strict):
     """One training run: method x pipeline x dataset x model x schedule x seed."""
 
@@ -99,10 +107,18 @@ class CellConfig(_Strict):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     seed: int = Field(0, ge=0, le=MAX_SEED)
     plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
+    #: Train on the rest of the training split and evaluate on this held-out part (None: the test split).
+    validation: Optional[ValidationSplit] = None
 
     def canonical(self) -> dict[str, Any]:
-        """JSON-ready dict with every default filled in (what the id hashes)."""
-        return self.model_dump(mode="json")
+        """JSON-ready dict with every default filled in (what the id hashes).
+
+        ``validation`` appears only when set, so every cell without one keeps its id.
+        """
+        config = self.model_dump(mode="json")
+        if config.get("validation") is None:
+            config.pop("validation", None)
+        return config
 
     def cell_id(self) -> str:
         """Content address: sha256 of the canonical config + training code version, 16 hex digits.
