@@ -243,14 +243,14 @@ class SearchGrid(_Strict):
     def _consistent(self) -> "SearchGrid":
         names = [op_name(s) for s in self.operators]
         if self.max_ops > len(names):
-            raise ValueError(f"grid.max_ops {self.max_ops} is more than the {len(names)} operators of grid.operators "
+            raise ValueError(f"max_ops {self.max_ops} is more than the {len(names)} operators of grid.operators "
                              f"(an operator is used at most once); use 1..{len(names)}")
         for key in self.space:
             op, dot, param = key.partition(".")
             if not dot or not param:
-                raise ValueError(f"grid.space key {key!r} must be operator.param, e.g. 'color.strength'")
+                raise ValueError(f"space key {key!r} must be operator.param, e.g. 'color.strength'")
             if op not in names:
-                raise ValueError(f"grid.space key {key!r}: operator {op!r} is not in grid.operators ({', '.join(names)})")
+                raise ValueError(f"space key {key!r}: operator {op!r} is not in grid.operators ({', '.join(names)})")
         return self
 
     def pool(self) -> dict[str, dict[str, Any]]:
