@@ -16,7 +16,7 @@ from .. import schema
 from ..errors import AugstudyError
 from ..schema import METRICS  # noqa: F401  (re-exported: the metrics a report can show)
 
-GRID_KINDS = ("pairwise", "sweep", "list")
+GRID_KINDS = ("pairwise", "sweep", "list", "search")
 _REQUIRED = ("method", "seed", "status")
 _TEXT_COLUMNS = tuple(schema.of_kind("text"))
 
