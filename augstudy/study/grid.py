@@ -54,7 +54,8 @@ class Cell:
     def labels(self) -> dict[str, Any]:
         """The grid coordinates of this cell (the label columns of the results table)."""
         return {"cell_id": self.id, "method": self.method, "seed": self.seed, "op1": self.op1,
-                "op2": self.op2, "pipeline": self.pipeline, "policy": policy_string(self.config.pipeline),
+                "op2": self.op2, "pipeline": self.pipeline,
+                "policy": policy_string(self.config.pipeline, self.config.view2),
                 "param": self.param, "value": self.value, "trial": self.trial,
                 "split": "validation" if self.config.validation is not None else "test"}
 
@@ -75,12 +76,14 @@ def shared_config(spec: StudySpec) -> dict[str, Any]:
 def expand(spec: StudySpec) -> list[Cell]:
     """Every cell of a fixed grid: methods x seeds x grid (``spec.grid.variants()``), in that order."""
     shared = shared_config(spec)
-    variants = [{**v, "pipeline": canonical_pipeline(v["pipeline"])} for v in spec.grid.variants()]
+    variants = [{**v, "pipeline": canonical_pipeline(v["pipeline"]),
+                 "view2": canonical_pipeline(v["view2"]) if v.get("view2") is not None else None}
+                for v in spec.grid.variants()]
     cells: list[Cell] = []
     for method in spec.methods:
         for seed in spec.seeds:
             for v in variants:
-                config = CellConfig(method=method, seed=seed, pipeline=v["pipeline"], **shared)
+                config = CellConfig(method=method, seed=seed, pipeline=v["pipeline"], view2=v["view2"], **shared)
                 cells.append(Cell(index=len(cells), config=config, pipeline=v["label"], op1=v.get("op1"),
                                   op2=v.get("op2"), param=v.get("param"), value=v.get("value")))
     return cells
@@ -103,7 +106,7 @@ def select(cells: list[Cell], only: Optional[list[str]]) -> list[Cell]:
 
 
 def _matches(cell: Cell, key: str, wanted: str) -> bool:
-    ops = {cell.op1, cell.op2} - {None} or {op_name(s) for s in cell.config.pipeline}
+    ops = {cell.op1, cell.op2} - {None} or {op_name(s) for s in cell.config.pipeline + (cell.config.view2 or [])}
     checks = {
         "op": wanted in ops, "op1": cell.op1 == wanted, "op2": cell.op2 == wanted,
         "pipeline": cell.pipeline == wanted, "method": cell.method == wanted,

@@ -19,6 +19,7 @@ from .lock import StudyLock
 from .progress import Reporter
 from .spec import ExecutorConfig, StudySpec, check_device_here, load_spec
 from .store import StudyStore
+from .tracking import Tracking
 
 
 def _cores() -> int:
@@ -81,7 +82,7 @@ def _study_info(spec: StudySpec, plan: Plan, cells: list[Cell], previous: Option
         "study_file": str(Path(spec.source).resolve()) if spec.source else None,
         "grid": spec.grid.describe(),
         **spec.model_dump(mode="json", include={"dataset", "model", "training", "protocol", "evaluation",
-                                                "methods", "seeds", "plugins"}),
+                                                "methods", "seeds", "plugins", "tracking"}),
         "executor": {**spec.executor.model_dump(mode="json"), "kind": plan.executor.kind,
                      "address": plan.executor.address, "workers": plan.workers, "threads": plan.threads,
                      "gpus": plan.gpus},
@@ -194,7 +195,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         prepare_datasets(todo or [_probe_cell(spec)])
     with StudyLock(store.root):
         store.remove_partial_writes()  # left by a run killed mid-write; nobody else writes while we hold the lock
-        for c in {c.id: c for c in cells}.values():  # a damaged cell is named, kept aside, recomputed
+        for c in {c.id: c for c in selected}.values():  # a damaged cell is named, kept aside, recomputed
             why = store.damage(c.id)
             if why is not None:
                 print(f"damaged cell {c.id} ({c.pipeline}): {why}; moved to {store.set_aside(c.id)}, recomputing")
@@ -212,6 +213,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         by_id: dict[str, Cell] = {}
         reporter.start(spec, plan.describe(), len(selected), n_done, todo, eta)
         finished, trained = 0, set()
+        tracking = Tracking(spec.tracking, store.root, spec.name)  # logs each stored cell; never stops the study
         try:
             # ask/tell: a fixed grid proposes every cell at the first ask, a search a few at a time
             while True:
@@ -225,23 +227,26 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
                     elif c.id not in by_id:
                         by_id[c.id] = c
                         run.append(c)
+                if grid.adaptive:
+                    store.rebuild_table(grid.cells())  # the proposed cells get their rows in the open table
                 reporter.total = max(reporter.total, finished + len(run))
                 for outcome in _outcomes(_tasks(run, plan, cell_fn), plan, store.root):
                     cell = by_id[outcome["cell_id"]]
-                    store.write_cell(cell, outcome)
+                    store.write_cell(cell, outcome)  # updates the open table incrementally
+                    tracking.log(store.cell_dir(cell.id))
                     trained.add(cell.id)
                     grid.tell(cell, outcome.get("metrics"))
-                    df = store.rebuild_table(grid.cells())
                     finished += 1
-                    reporter.cell_done(cell, store.row(cell), df)
+                    reporter.cell_done(cell, store.row(cell))
             info["state"] = "finished"
         except KeyboardInterrupt:
             info["state"] = "interrupted"
             reporter.interrupted(finished, max(len(todo), finished))
             raise
         finally:
+            tracking.close()
             cells = grid.cells()
-            df = store.rebuild_table(cells)
+            df = store.rebuild_table(cells) if grid.adaptive else store.write_table()
             wall = time.time() - t0
             info.update(cells=len(cells), wall_seconds=round(wall, 3),
                         wall_seconds_total=round(info["wall_seconds_total"] + wall, 3),
