@@ -102,6 +102,10 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     """
     study = load_study(study_dir)
     _check_metric(study, metric)
+    if study.kind == "search":  # leaderboard, history, importances (augstudy/report/search.py)
+        from .search import plot_search
+
+        return plot_search(study, metric)
     out = study.path / "figures"
     written: list[Path] = []
     sections: list[Section] = []

@@ -15,7 +15,7 @@ from .. import results_table
 from ..errors import AugstudyError
 from ..schema import METRICS  # noqa: F401  (re-exported: the metrics a report can show)
 
-GRID_KINDS = ("pairwise", "sweep", "list")
+GRID_KINDS = ("pairwise", "sweep", "list", "search")
 
 
 @dataclass

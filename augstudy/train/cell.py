@@ -115,6 +115,10 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
         get_encoder(cfg.model.encoder)
         if dataset is None:
             dataset = data.load(cfg.dataset.name, **cfg.dataset.params)
+        if cfg.validation is not None:  # train on the rest, evaluate on the held-out part: the test split is never seen
+            from ..data.base import holdout
+
+            dataset = holdout(dataset, cfg.validation.fraction, cfg.validation.seed)
         image_size = max(dataset.train.image_size)
 
         with torch.random.fork_rng(devices=[]):
