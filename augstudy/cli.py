@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import traceback
 from pathlib import Path
 from typing import List, Optional
 
@@ -14,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import USER_ERRORS
+from .errors import USER_ERRORS, ParamsError, bug_line
+from .signals import exit_code, handle_signals, signal_name
 
 app = typer.Typer(
     help="augstudy: which augmentations, and which compositions of them, make good self-supervised representations.",
@@ -25,19 +27,30 @@ app = typer.Typer(
 data_app = typer.Typer(help="Datasets: inspect the registered datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console(stderr=True)
+#: typer's own exceptions (an exit status, an abort, a usage error): not bugs
+_TYPER_FLOW = (typer.Exit, typer.Abort, *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"))
 
 
 def user_errors(fn):
-    """Print user errors as one red line and exit 2, instead of a traceback."""
+    """Bad input: one red line, exit 2. An interrupt: one line, exit 130/143. A bug: its traceback and one line."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as e:
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
+        except KeyboardInterrupt as e:
+            if not getattr(e, "reported", False):
+                console.print(f"[yellow]interrupted[/] ({signal_name(e)})", highlight=False)
+            raise typer.Exit(exit_code(e))
+        except _TYPER_FLOW:
+            raise  # typer's own: an exit status, an abort, a usage error
+        except Exception as e:
+            traceback.print_exc()
+            console.print(f"[bold red]bug:[/] {escape(bug_line(e))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
 
     return wrapper
 
@@ -58,9 +71,19 @@ def run(
 
     try:
         df = run_study(study, out=out, workers=workers, scheduler=scheduler, dry_run=dry_run, force=force, only=only)
-    except KeyboardInterrupt:
-        raise typer.Exit(130)
-    if not dry_run and (df["status"] == "failed").any():
+    except KeyboardInterrupt as e:
+        if not getattr(e, "reported", False):
+            console.print(f"[yellow]interrupted[/] ({signal_name(e)}) before any cell started; nothing was written",
+                          highlight=False)
+        raise typer.Exit(exit_code(e))
+    if dry_run:
+        return
+    if len(df) and not (df["status"] == "done").any():
+        counts = ", ".join(f"{n} {k}" for k, n in df["status"].value_counts().items())
+        console.print(f"[bold red]no cell produced a usable result[/] ({counts}): see the errors above and "
+                      "each cell's log.txt", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    if (df["status"] == "failed").any():
         raise typer.Exit(1)
 
 
@@ -74,7 +97,7 @@ def plot(
     from .report import plot_all
 
     if metric not in ("linear_top1", "knn_top1"):
-        raise ValueError(f"--metric {metric!r}: expected linear_top1 or knn_top1")
+        raise ParamsError(f"--metric {metric!r}: expected linear_top1 or knn_top1")
     for written in plot_all(path, metric=metric):
         typer.echo(str(written))
 
@@ -106,11 +129,11 @@ def parse_key_values(pairs: Optional[List[str]], flag: str = "--param") -> dict:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"{flag} {pair!r}: expected key=value, e.g. {flag} size=64")
+            raise ParamsError(f"{flag} {pair!r}: expected key=value, e.g. {flag} size=64")
         try:
             out[key.strip()] = yaml.safe_load(value) if value.strip() else None
         except yaml.YAMLError:
-            raise ValueError(f"{flag} {pair!r}: the value is not a valid YAML scalar or list") from None
+            raise ParamsError(f"{flag} {pair!r}: the value is not a valid YAML scalar or list") from None
     return out
 
 
@@ -224,7 +247,7 @@ def preview(
     load_plugins(plugin or [])
     specs = _split_specs(ops)
     if not specs:
-        raise ValueError("--ops is empty; give operator names, e.g. --ops crop,color,blur (see `augstudy ops`)")
+        raise ParamsError("--ops is empty; give operator names, e.g. --ops crop,color,blur (see `augstudy ops`)")
     typer.echo(str(save_preview(out, specs, _preview_images(input, size, count), draws=draws, seed=seed)))
 
 
@@ -242,8 +265,10 @@ def _split_specs(text: str) -> list[str]:
     return [s for s in specs if s]
 
 
-def main() -> None:  # pragma: no cover - entry point
-    app()
+def main() -> None:
+    """The ``augstudy`` entry point: every command runs under augstudy's SIGINT/SIGTERM handlers."""
+    with handle_signals():
+        app()
 
 
 if __name__ == "__main__":  # pragma: no cover

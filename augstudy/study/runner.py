@@ -1,6 +1,7 @@
 """``run_study``: expand a study, skip the cells already done, run the rest, keep the store current."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -12,11 +13,12 @@ from typing import Any, Callable, Iterator, Optional, Union
 import pandas as pd
 
 from .. import __version__
-from ..errors import USER_ERRORS, AugstudyError
+from ..errors import AugstudyError
 from .executors import CellFn, run_dask, run_local, visible_gpus
 from .grid import Cell, open_grid, shared_config
 from .lock import StudyLock
 from .progress import Reporter
+from ..signals import Interrupted, deferred, stops_on_signals
 from .spec import ExecutorConfig, StudySpec, check_device_here, load_spec
 from .store import StudyStore
 from .tracking import Tracking
@@ -148,11 +150,11 @@ def prepare_datasets(todo: list[Cell]) -> None:
         seen.add(key)
         try:
             load(ds.name, **ds.params)
-        except USER_ERRORS as e:
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {msg}") from None
+        except AugstudyError as e:
+            raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {e}") from None
 
 
+@stops_on_signals
 def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Union[str, Path]] = None,
               workers: Optional[int] = None, scheduler: Optional[str] = None, dry_run: bool = False,
               force: bool = False, only: Optional[list[str]] = None, progress: bool = True,
@@ -230,18 +232,22 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
                 if grid.adaptive:
                     store.rebuild_table(grid.cells())  # the proposed cells get their rows in the open table
                 reporter.total = max(reporter.total, finished + len(run))
-                for outcome in _outcomes(_tasks(run, plan, cell_fn), plan, store.root):
-                    cell = by_id[outcome["cell_id"]]
-                    store.write_cell(cell, outcome)  # updates the open table incrementally
-                    tracking.log(store.cell_dir(cell.id))
-                    trained.add(cell.id)
-                    grid.tell(cell, outcome.get("metrics"))
-                    finished += 1
-                    reporter.cell_done(cell, store.row(cell))
+                outcomes = _outcomes(_tasks(run, plan, cell_fn), plan, store.root)
+                with contextlib.closing(outcomes):  # closed on any exit: the executor stops its workers
+                    for outcome in outcomes:
+                        with deferred():  # a signal here waits until the cell and the table are written
+                            cell = by_id[outcome["cell_id"]]
+                            store.write_cell(cell, outcome)  # updates the open table incrementally
+                            tracking.log(store.cell_dir(cell.id))
+                            trained.add(cell.id)
+                            grid.tell(cell, outcome.get("metrics"))
+                            finished += 1
+                            reporter.cell_done(cell, store.row(cell))
             info["state"] = "finished"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             info["state"] = "interrupted"
-            reporter.interrupted(finished, max(len(todo), finished))
+            reporter.interrupted(finished, max(len(todo), finished), e.name if isinstance(e, Interrupted) else "SIGINT")
+            e.reported = True
             raise
         finally:
             tracking.close()

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, Union
 
 import torch
 
+from ..errors import ParamsError
 from .config import CellConfig
 from .allocator import keep_freed_memory
 from .device import cpu_threads, resolve_device, uses_bf16
@@ -88,7 +89,24 @@ def as_config(config: Union[CellConfig, dict]) -> CellConfig:
     except ValidationError as e:
         err = e.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "?"
-        raise ValueError(f"cell config {key}={err.get('input')!r}: {err['msg']}") from None
+        raise ParamsError(f"cell config {key}={err.get('input')!r}: {err['msg']}") from None
+
+
+def check_operator_contract(pipeline_op, base_crop_op, split, batch_size: int, device: torch.device, seed: int) -> None:
+    """Every operator's output checked on a first batch, before any training step (one device sync).
+
+    The batch is the split's first ``batch_size`` images, the draws come from a generator of their own:
+    the cell's random streams, and so its numbers, are the same as without the check.
+    """
+    from ..ops.validation import checked_apply
+
+    gen = torch.Generator(device=device).manual_seed(derive_seed(seed, "contract"))
+    x = split.images[: min(batch_size, len(split))].to(device).float().div_(255.0)
+    if base_crop_op is not None:
+        x = checked_apply(base_crop_op, x, gen)
+    for op in (pipeline_op if isinstance(pipeline_op, ViewPipelines) else [pipeline_op]):  # each view's own
+        if op is not None and len(getattr(op, "operators", [op])):
+            checked_apply(op, x, gen)
 
 
 def run_cell(config: Union[CellConfig, dict], dataset=None,
@@ -125,6 +143,7 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
             torch.manual_seed(derive_seed(cfg.seed, "init"))
             encoder = build_encoder(cfg.model.encoder, image_size, **cfg.model.encoder_params)
             model = method_cls(encoder, cfg, dataset.num_classes)
+        check_operator_contract(pipeline_op, base_crop_op, dataset.train, t.batch_size, device, cfg.seed)
         aug_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "augment"))
         batch_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "batches"))
         # drop_last keeps every step's batch (and BatchNorm statistics) full; a split smaller than
