@@ -288,6 +288,7 @@ def derive(root: Path | str) -> StudyTable:
         if not usable or not all(isinstance((c.config or {}).get("labels"), dict) for c in usable):
             return _from_table_files(found)
         entries, hints = _fallback_entries(root, usable, found)
+        entries += [{"cell_id": c.id} for c in cells.values() if c.damage]  # named below
         study = str(meta.get("name") or hints.get("study") or root.name)
         kind = kind or hints.get("grid")
     else:

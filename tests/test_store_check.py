@@ -63,13 +63,18 @@ def test_repair_rebuilds_a_damaged_study_json(tmp_path):
     df0 = run_study(quick_spec(seeds=[0]), out=tmp_path, cell_fn=fake_cell, progress=False)
     root = tmp_path / "fake"
     (root / "study.json").write_text("[]")
+    victim = sorted((root / "cells").iterdir())[0]
+    (victim / "metrics.json").write_text("[1, 2]")
+    df0 = df0[df0["cell_id"] != victim.name]
     code, out = _check(root)
+    assert f"damaged cell {victim.name}" in out
     assert code == 1 and "damaged file" in out and "study.json" in out
     code, out = _check(root, "--repair")
     assert code == 0, out
     assert json.loads((root / "study.json").read_text())["name"] == "fake"
     assert list(root.glob("study.json.damaged-*"))
-    assert sorted(load_results(root)["cell_id"]) == sorted(df0["cell_id"])
+    df = load_results(root)
+    assert sorted(df["cell_id"]) == sorted(df0["cell_id"]) and (df["grid"] == "pairwise").all()
 
 
 def test_check_a_folder_that_is_no_study_is_one_line(tmp_path):

@@ -99,7 +99,11 @@ def _inspect(root: Path, report: CheckReport, repair: bool, lock_why: str | None
         found = rt.derive(root)
         if found.meta_damage is None and not (root / "study.json").exists():
             entries = [c for c in (rt.read_cell(p) for p in rt.cell_folders(root)) if c.record is not None and c.config]
-            atomic_write_json(root / "study.json", {"name": root.name, "state": "rebuilt by augstudy check",
+            t = found.table
+            name = t["study"].dropna().iloc[0] if len(t) and t["study"].notna().any() else root.name
+            kind = t["grid"].dropna().iloc[0] if len(t) and t["grid"].notna().any() else None
+            atomic_write_json(root / "study.json", {"name": name, "state": "rebuilt by augstudy check",
+                                                    "grid": {"kind": kind} if kind else {},
                                                     "cell_list": [c.config.get("labels") for c in entries
                                                                   if isinstance(c.config.get("labels"), dict)]})
             found = rt.derive(root)
