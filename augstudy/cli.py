@@ -121,6 +121,22 @@ def compare(
     typer.echo(r.sentence(a, b))
 
 
+@app.command()
+@user_errors
+def check(
+    results: Path = typer.Argument(..., help="A study's results directory (results/<study>/)."),
+    repair: bool = typer.Option(False, "--repair", help="Repair what was found: set damaged cells and files aside, rewrite the table from the cells."),
+) -> None:
+    """Verify a results folder: every cell readable, ids matching folders and configs, the table matching the cells."""
+    from .study.check import check_store
+
+    report = check_store(results, repair=repair)
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def parse_key_values(pairs: Optional[List[str]], flag: str = "--param") -> dict:
     """``["size=64", "palette=false"]`` -> ``{"size": 64, "palette": False}`` (values parsed as YAML scalars)."""
     import yaml
