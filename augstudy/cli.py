@@ -51,13 +51,15 @@ def run(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on the Dask cluster at this address (tcp://host:port)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the cells, how many are done and a time estimate; run nothing."),
     force: bool = typer.Option(False, "--force", help="Recompute cells that are already done."),
+    add_records: bool = typer.Option(False, "--add-records", help="Also rerun done cells that lack per-example records (predictions.npz; cells from before they existed), so their intervals use the test examples too."),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Run only matching cells: an operator, pipeline, method, cell id, or key=value (op, op1, op2, pipeline, method, seed, id); a,b = either. Repeat to narrow."),
 ) -> None:
     """Run a study: every cell of its grid, skipping the ones already done."""
     from .study import run_study
 
     try:
-        df = run_study(study, out=out, workers=workers, scheduler=scheduler, dry_run=dry_run, force=force, only=only)
+        df = run_study(study, out=out, workers=workers, scheduler=scheduler, dry_run=dry_run, force=force, only=only,
+                       add_records=add_records)
     except KeyboardInterrupt:
         raise typer.Exit(130)
     if not dry_run and (df["status"] == "failed").any():

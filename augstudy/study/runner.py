@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 import pandas as pd
 
-from .. import __version__
+from .. import __version__, records
 from ..errors import USER_ERRORS, AugstudyError
 from .executors import CellFn, run_dask, run_local, visible_gpus
 from .grid import Cell, expand, select
@@ -147,7 +147,7 @@ def prepare_datasets(todo: list[Cell]) -> None:
 def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Union[str, Path]] = None,
               workers: Optional[int] = None, scheduler: Optional[str] = None, dry_run: bool = False,
               force: bool = False, only: Optional[list[str]] = None, progress: bool = True,
-              cell_fn: Optional[Callable] = None) -> pd.DataFrame:
+              cell_fn: Optional[Callable] = None, add_records: bool = False) -> pd.DataFrame:
     """Run a study (a YAML path, dict or :class:`StudySpec`); return its results table.
 
     Cells already done (their ``metrics.json`` exists) are skipped unless ``force``; ``only`` filters
@@ -155,6 +155,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     ``workers`` the local worker count, ``scheduler`` runs on the Dask cluster at that address.
     ``dry_run`` runs nothing and returns the planned cells with a ``state`` column (done / to run).
     ``cell_fn(config) -> result`` replaces :func:`augstudy.train.run_cell` (tests, custom trainers).
+    ``add_records`` also reruns the done cells that lack per-example records (``predictions.npz``, cells
+    from before records existed); a cell is a pure function of its config, so its metrics come out the same.
     """
     spec = load_spec(spec_or_path)
     if out is not None:
@@ -175,7 +177,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     store = StudyStore(spec.study_dir, spec.name, spec.grid.kind)
     todo, seen = [], set()
     for c in selected:
-        if (force or not store.is_done(c.id)) and c.id not in seen:
+        lacks_records = add_records and not (store.cell_dir(c.id) / records.FILE).is_file()
+        if (force or lacks_records or not store.is_done(c.id)) and c.id not in seen:
             seen.add(c.id)
             todo.append(c)
     reporter = Reporter(enabled=progress)
@@ -198,6 +201,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         previous = store.read_study()
         if not todo and previous is not None:  # nothing to run: keep the recorded wall time and dates
             df = store.rebuild_table(cells)
+            records.write_study(store.root, [c.id for c in cells])
             reporter.summary(spec, df, 0.0)
             return df
         t0 = time.time()
@@ -225,6 +229,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
             raise
         finally:
             df = store.rebuild_table(cells)
+            records.write_study(store.root, [c.id for c in cells])  # the study's per-example records, in one file
             wall = time.time() - t0
             info.update(wall_seconds=round(wall, 3), wall_seconds_total=round(info["wall_seconds_total"] + wall, 3),
                         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

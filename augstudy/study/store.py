@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional
 
 import pandas as pd
 
-from .. import schema
+from .. import records, schema
 from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401  (re-exported)
 from .grid import Cell
 
@@ -125,6 +125,10 @@ class StudyStore:
         losses = metrics.get("loss_per_epoch") or []
         atomic_write_text(d / "curve.csv", "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses)))
         (d / "failed.json").unlink(missing_ok=True)
+        if outcome.get("predictions"):  # per-example records, before metrics.json (the last file a cell writes)
+            records.write_cell(d, outcome["predictions"])
+        else:
+            (d / records.FILE).unlink(missing_ok=True)  # --force without records: no stale ones beside new metrics
         atomic_write_json(d / "metrics.json", metrics)
 
     def row(self, cell: Cell) -> Optional[dict]:
