@@ -91,12 +91,13 @@ def compare(
     method: Optional[str] = typer.Option(None, "--method", help="The method whose cells are compared (needed when the study has several)."),
 ) -> None:
     """Paired comparison of two policies on the same seeds: mean difference, 95% interval, p-value."""
+    from . import records
     from .report.results import load_study
     from .stats.compare import compare as compare_policies
 
-    r = compare_policies(load_study(results).table, a, b, metric=metric, method=method)
+    r = compare_policies(load_study(results).table, a, b, metric=metric, method=method, records=records.load(results))
     typer.echo(f"{metric}: {a} - {b} = {r.difference:+.2f} points, 95% interval [{r.lower:.2f}, {r.upper:.2f}], "
-               f"p = {r.p_value:.3g}, {r.n_seeds} seed(s) (paired t over seeds)")
+               f"p = {r.p_value:.3g}, {r.n_seeds} seed(s) ({r.how()})")
     typer.echo(r.sentence(a, b))
 
 
