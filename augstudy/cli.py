@@ -101,6 +101,41 @@ def compare(
     typer.echo(r.sentence(a, b))
 
 
+@app.command()
+@user_errors
+def plan(
+    study: Path = typer.Argument(..., help="Study file (YAML), e.g. studies/pairwise.yaml."),
+    detect: float = typer.Option(..., "--detect", help="The difference to detect, in points of top-1 (e.g. 1.0)."),
+    metric: str = typer.Option("linear_top1", "--metric", help="Metric: linear_top1, knn_top1, linear_top1_z, knn_top1_z."),
+    power: float = typer.Option(0.8, "--power", min=0.05, max=0.999, help="Wanted power of the paired test."),
+    pilot: bool = typer.Option(False, "--pilot", help="When the finished cells cannot tell (fewer than 2 seeds), run a pilot of the study's first 2 seeds first."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Results root (default: the spec's output)."),
+) -> None:
+    """How many seeds give POWER to detect a difference of DETECT points, and what they cost in cells and time."""
+    from .study import run_study
+    from .study.planner import pilot_spec, plan_seeds
+
+    result = plan_seeds(study, detect, metric, power, out)
+    if result is None:
+        p = pilot_spec(study)
+        if not pilot:
+            from .study.grid import expand
+            from .study.store import StudyStore
+
+            cells = {c.id for c in expand(p)}
+            todo = [c for c in cells if not StudyStore(p.study_dir if out is None else out / p.name).is_done(c)]
+            typer.echo(f"the finished cells of {study} cannot tell the seed-to-seed spread (no policy has 2 done seeds); "
+                       f"a pilot of seeds {p.seeds} ({len(cells)} cells, {len(todo)} to run) would: rerun with --pilot "
+                       "to run it")
+            raise typer.Exit(1)
+        run_study(p, out=out)
+        result = plan_seeds(study, detect, metric, power, out)
+        if result is None:
+            raise typer.Exit(1)
+    for line in result.lines():
+        typer.echo(line)
+
+
 def parse_key_values(pairs: Optional[List[str]], flag: str = "--param") -> dict:
     """``["size=64", "palette=false"]`` -> ``{"size": 64, "palette": False}`` (values parsed as YAML scalars)."""
     import yaml

@@ -88,3 +88,25 @@ def test_evaluate_fills_predictions_matching_its_metrics():
         assert 100 * (preds[k] == preds["label"]).float().mean().item() == pytest.approx(m[k])
     assert evaluate(enc, ds, EvaluationConfig(knn_k=5), torch.device("cpu")) == {**m, "linear_top1_z": None,
                                                                                  "knn_top1_z": None}
+
+
+def test_plan_from_finished_cells_with_records_and_the_pilot_offer(tmp_path):
+    from typer.testing import CliRunner
+    import yaml
+
+    from augstudy.cli import app
+    from augstudy.study.planner import plan_seeds
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({**quick_spec(seeds=[0]), "output": str(tmp_path)}))
+    run_study(spec, cell_fn=_Result, progress=False)
+    r = CliRunner().invoke(app, ["plan", str(spec), "--detect", "1.0"])
+    assert r.exit_code == 1 and "pilot of seeds [0, 1] (18 cells, 9 to run)" in r.output
+    spec.write_text(yaml.safe_dump({**quick_spec(seeds=[0, 1]), "output": str(tmp_path)}))
+    run_study(spec, cell_fn=_Result, progress=False)
+    p = plan_seeds(spec, 5.0)
+    assert p is not None and "per-example records" in p.source and p.test_var > 0 and p.sd_diff > 0
+    if p.n_seeds is not None:
+        assert p.cells == 9 * p.n_seeds and p.todo == p.cells - 18 and p.eta is not None
+    r = CliRunner().invoke(app, ["plan", str(spec), "--detect", "5"])
+    assert r.exit_code == 0 and ("seeds give 80% power" in r.output or "no number of seeds" in r.output), r.output
