@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 import pandas as pd
 
-from .. import __version__
+from .. import __version__, records
 from ..errors import AugstudyError
 from .executors import CellFn, run_dask, run_local, visible_gpus
 from .grid import Cell, open_grid, shared_config
@@ -158,7 +158,7 @@ def prepare_datasets(todo: list[Cell]) -> None:
 def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Union[str, Path]] = None,
               workers: Optional[int] = None, scheduler: Optional[str] = None, dry_run: bool = False,
               force: bool = False, only: Optional[list[str]] = None, progress: bool = True,
-              cell_fn: Optional[Callable] = None) -> pd.DataFrame:
+              cell_fn: Optional[Callable] = None, add_records: bool = False) -> pd.DataFrame:
     """Run a study (a YAML path, dict or :class:`StudySpec`); return its results table.
 
     Cells already done (their ``metrics.json`` exists) are skipped unless ``force``; ``only`` filters
@@ -166,6 +166,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     ``workers`` the local worker count, ``scheduler`` runs on the Dask cluster at that address.
     ``dry_run`` runs nothing and returns the planned cells with a ``state`` column (done / to run).
     ``cell_fn(config) -> result`` replaces :func:`augstudy.train.run_cell` (tests, custom trainers).
+    ``add_records`` also reruns the done cells that lack per-example records (``predictions.npz``, cells
+    from before records existed); a cell is a pure function of its config, so its metrics come out the same.
     """
     spec = load_spec(spec_or_path)
     if out is not None:
@@ -181,7 +183,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     cells, selected = grid.cells(), grid.planned()
     todo, seen = [], set()
     for c in selected:
-        if (force or not store.is_done(c.id)) and c.id not in seen:
+        lacks_records = add_records and not (store.cell_dir(c.id) / records.FILE).is_file()
+        if (force or lacks_records or not store.is_done(c.id)) and c.id not in seen:
             seen.add(c.id)
             todo.append(c)
     reporter = Reporter(enabled=progress)
@@ -204,6 +207,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         previous = store.read_study()
         if not todo and not grid.adaptive and previous is not None:  # nothing to run: keep the recorded wall time and dates
             df = store.rebuild_table(cells)
+            records.write_study(store.root, [c.id for c in cells])
             reporter.summary(spec, df, 0.0)
             return df
         t0 = time.time()
@@ -253,6 +257,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
             tracking.close()
             cells = grid.cells()
             df = store.rebuild_table(cells) if grid.adaptive else store.write_table()
+            records.write_study(store.root, [c.id for c in cells])  # the study's per-example records, in one file
             wall = time.time() - t0
             info.update(cells=len(cells), wall_seconds=round(wall, 3),
                         wall_seconds_total=round(info["wall_seconds_total"] + wall, 3),
