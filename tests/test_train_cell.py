@@ -10,7 +10,7 @@ from augstudy.data import Dataset, Split
 from augstudy.train import CellConfig, CellResult, build_encoder, evaluate, run_cell
 from augstudy.train.cell import derive_seed
 
-RESULT_KEYS = {"cell_id", "status", "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "loss_per_epoch",
+RESULT_KEYS = {"cell_id", "status", "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "loss_per_epoch", "lr_per_epoch",
                "train_seconds", "eval_seconds", "images_per_second", "device", "seed", "versions", "error"}
 
 
@@ -51,6 +51,7 @@ def test_result_record_is_json_ready_and_complete(tiny):
     d = r.to_dict()
     assert set(d) == RESULT_KEYS and json.loads(json.dumps(d)) == d
     assert d["status"] == "done" and d["error"] is None and d["device"] == "cpu" and d["seed"] == 0
+    assert len(d["lr_per_epoch"]) == len(d["loss_per_epoch"]) and all(v >= 0 for v in d["lr_per_epoch"])
     assert d["cell_id"] == CellConfig.model_validate(_cfg(evaluation={"on_projection": True})).cell_id()
     for key in ("linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z"):
         assert 0.0 <= d[key] <= 100.0

@@ -19,6 +19,7 @@ from .lock import StudyLock
 from .progress import Reporter
 from .spec import ExecutorConfig, StudySpec, check_device_here, load_spec
 from .store import StudyStore
+from .tracking import Tracking
 
 
 def _cores() -> int:
@@ -81,7 +82,7 @@ def _study_info(spec: StudySpec, plan: Plan, cells: list[Cell], previous: Option
         "study_file": str(Path(spec.source).resolve()) if spec.source else None,
         "grid": spec.grid.describe(),
         **spec.model_dump(mode="json", include={"dataset", "model", "training", "protocol", "evaluation",
-                                                "methods", "seeds", "plugins"}),
+                                                "methods", "seeds", "plugins", "tracking"}),
         "executor": {**spec.executor.model_dump(mode="json"), "kind": plan.executor.kind,
                      "address": plan.executor.address, "workers": plan.workers, "threads": plan.threads,
                      "gpus": plan.gpus},
@@ -211,20 +212,22 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
             by_id.setdefault(c.id, []).append(c)
         reporter.start(spec, plan.describe(), len(selected), n_done, todo, eta)
         finished = 0
+        tracking = Tracking(spec.tracking, store.root, spec.name)  # logs each stored cell; never stops the study
         try:
             for outcome in _outcomes(_tasks(todo, plan, cell_fn), plan, store.root):
                 cell = by_id[outcome["cell_id"]][0]
-                store.write_cell(cell, outcome)
-                df = store.rebuild_table(cells)
+                store.write_cell(cell, outcome)  # updates the open table incrementally
+                tracking.log(store.cell_dir(cell.id))
                 finished += 1
-                reporter.cell_done(cell, store.row(cell), df)
+                reporter.cell_done(cell, store.row(cell))
             info["state"] = "finished"
         except KeyboardInterrupt:
             info["state"] = "interrupted"
             reporter.interrupted(finished, len(todo))
             raise
         finally:
-            df = store.rebuild_table(cells)
+            tracking.close()
+            df = store.write_table()
             wall = time.time() - t0
             info.update(wall_seconds=round(wall, 3), wall_seconds_total=round(info["wall_seconds_total"] + wall, 3),
                         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

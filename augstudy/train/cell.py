@@ -21,6 +21,7 @@ from .encoders import build_encoder, get_encoder
 from .evaluate import evaluate
 from .loop import train
 from .method import get_method
+from .views import ViewPipelines
 
 
 @dataclass
@@ -34,6 +35,7 @@ class CellResult:
     linear_top1_z: Optional[float] = None  # percent, probe on z = g(h); None unless asked
     knn_top1_z: Optional[float] = None
     loss_per_epoch: list[float] = field(default_factory=list)
+    lr_per_epoch: list[float] = field(default_factory=list)  # learning rate after each epoch's last step
     train_seconds: float = 0.0
     eval_seconds: float = 0.0
     images_per_second: float = 0.0  # training images (each seen as 2 views by SimCLR) per second
@@ -106,6 +108,8 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
         if cfg.plugins:
             ops.load_plugins(cfg.plugins)
         pipeline_op = ops.build(list(cfg.pipeline))  # bad names fail here, before any data is loaded
+        if cfg.view2 is not None:
+            pipeline_op = ViewPipelines(pipeline_op, ops.build(list(cfg.view2)))
         base_crop_op = ops.build(cfg.protocol.base_crop) if cfg.protocol.base_crop is not None else None
         method_cls = get_method(cfg.method)
         get_encoder(cfg.model.encoder)
@@ -126,7 +130,7 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
 
         outcome = train(model, batcher, cfg, device, pipeline_op, base_crop_op, aug_gen, progress)
         result = CellResult(cell_id=cfg.cell_id(), status="diverged" if outcome.diverged else "done",
-                            loss_per_epoch=outcome.loss_per_epoch, train_seconds=outcome.seconds,
+                            loss_per_epoch=outcome.loss_per_epoch, lr_per_epoch=outcome.lr_per_epoch, train_seconds=outcome.seconds,
                             images_per_second=outcome.images_per_second, device=str(device), seed=cfg.seed,
                             versions=versions(), error=outcome.error)
         if outcome.diverged:
