@@ -118,13 +118,8 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     name = "summary.md" if metric == DEFAULT_METRIC else f"summary_{metric}.md"
     written.append(write_text(out / name, summary))
     if metric == DEFAULT_METRIC:
-        rho = _rho_text(grids) if study.kind == "pairwise" else ""
-        written.append(write_report(study, metric, summary, f"<p>{rho}</p>" if rho else ""))
+        written.append(write_report(study, metric, summary))  # its paper comparison is drawn in the page
     return written
-
-
-def _rho_text(grids: dict) -> str:
-    return compare_with_paper(grids["simclr"]).describe() if "simclr" in grids else ""
 
 
 def plot_all(results_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path]:
