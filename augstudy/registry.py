@@ -15,6 +15,7 @@ import importlib
 import importlib.metadata
 import inspect
 import re
+import threading
 import warnings
 from typing import Any, Callable, Generic, Iterable, Iterator, Optional, TypeVar
 
@@ -69,6 +70,8 @@ class Registry(Generic[T]):
         self._pattern = re.compile(name_pattern)
         self._entries: dict[str, T] = {}
         self._ready = False
+        self._loading = False
+        self._lock = threading.RLock()  # the first lookup may come from several threads (Dask threads)
 
     # --- registering ----------------------------------------------------------------------------
     def register(self, name: str) -> Callable[[T], T]:
@@ -91,14 +94,24 @@ class Registry(Generic[T]):
 
     # --- looking up -----------------------------------------------------------------------------
     def _ensure(self) -> None:
+        """Import the built-in modules and entry points once. Other threads wait until that is done
+        (they must not see a half-filled registry); a lookup from inside one of those imports (same
+        thread) sees the entries registered so far."""
         if self._ready:
             return
-        self._ready = True
-        for module in self._builtins:
-            importlib.import_module(module)
-        if self._group:
-            for ep in importlib.metadata.entry_points(group=self._group):
-                self._load_entry_point(ep)
+        with self._lock:
+            if self._ready or self._loading:
+                return
+            self._loading = True
+            try:
+                for module in self._builtins:
+                    importlib.import_module(module)
+                if self._group:
+                    for ep in importlib.metadata.entry_points(group=self._group):
+                        self._load_entry_point(ep)
+                self._ready = True
+            finally:
+                self._loading = False
 
     def _load_entry_point(self, ep: importlib.metadata.EntryPoint) -> None:
         """A module (importing it registers its entries) or an object registered under the entry point's

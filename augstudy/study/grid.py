@@ -12,7 +12,7 @@ from typing import Any, Optional
 from ..ops import build
 from ..schema import policy_string
 from ..train.config import CellConfig, OpSpec
-from .spec import PairwiseGrid, StudySpec, SweepGrid, op_name
+from .spec import PairwiseGrid, PerView, StudySpec, SweepGrid, op_name
 
 
 @dataclass
@@ -42,7 +42,8 @@ class Cell:
     def labels(self) -> dict[str, Any]:
         """The grid coordinates of this cell (the label columns of the results table)."""
         return {"cell_id": self.id, "method": self.method, "seed": self.seed, "op1": self.op1,
-                "op2": self.op2, "pipeline": self.pipeline, "policy": policy_string(self.config.pipeline),
+                "op2": self.op2, "pipeline": self.pipeline,
+                "policy": policy_string(self.config.pipeline, self.config.view2),
                 "param": self.param, "value": self.value}
 
     def __str__(self) -> str:
@@ -68,18 +69,21 @@ def _variants(spec: StudySpec) -> list[dict[str, Any]]:
                   "value": float(v) if isinstance(v, (int, float)) else None}
                  for v, lab in zip(g.values, g.labels or [])]
                 + [{"pipeline": p, "label": lab, "param": g.param} for lab, p in g.extra.items()])
-    return [{"pipeline": p, "label": lab} for lab, p in g.pipelines.items()]
+    return [{"pipeline": p.view1, "view2": p.view2, "label": lab} if isinstance(p, PerView)
+            else {"pipeline": p, "label": lab} for lab, p in g.pipelines.items()]
 
 
 def expand(spec: StudySpec) -> list[Cell]:
     """Every cell of the study: methods x seeds x grid, in that order."""
     shared = spec.model_dump(include={"dataset", "model", "training", "protocol", "evaluation", "plugins"})
-    variants = [{**v, "pipeline": canonical_pipeline(v["pipeline"])} for v in _variants(spec)]
+    variants = [{**v, "pipeline": canonical_pipeline(v["pipeline"]),
+                 "view2": canonical_pipeline(v["view2"]) if v.get("view2") is not None else None}
+                for v in _variants(spec)]
     cells: list[Cell] = []
     for method in spec.methods:
         for seed in spec.seeds:
             for v in variants:
-                config = CellConfig(method=method, seed=seed, pipeline=v["pipeline"], **shared)
+                config = CellConfig(method=method, seed=seed, pipeline=v["pipeline"], view2=v["view2"], **shared)
                 cells.append(Cell(index=len(cells), config=config, pipeline=v["label"], op1=v.get("op1"),
                                   op2=v.get("op2"), param=v.get("param"), value=v.get("value")))
     return cells
@@ -102,7 +106,7 @@ def select(cells: list[Cell], only: Optional[list[str]]) -> list[Cell]:
 
 
 def _matches(cell: Cell, key: str, wanted: str) -> bool:
-    ops = {cell.op1, cell.op2} - {None} or {op_name(s) for s in cell.config.pipeline}
+    ops = {cell.op1, cell.op2} - {None} or {op_name(s) for s in cell.config.pipeline + (cell.config.view2 or [])}
     checks = {
         "op": wanted in ops, "op1": cell.op1 == wanted, "op2": cell.op2 == wanted,
         "pipeline": cell.pipeline == wanted, "method": cell.method == wanted,

@@ -45,6 +45,7 @@ class Reporter:
         self.task = None
         self.total = 0
         self.count = 0
+        self.best: Optional[tuple[float, str]] = None  # (linear top-1, progress text) of the best done cell
 
     def print(self, text: str) -> None:
         if self.enabled:
@@ -81,10 +82,15 @@ class Reporter:
             self.progress.start()
             self.task = self.progress.add_task("cells", total=len(todo), best="")
 
-    def cell_done(self, cell: Cell, row: Optional[dict], df: pd.DataFrame) -> None:
+    def cell_done(self, cell: Cell, row: Optional[dict], df: Optional[pd.DataFrame] = None) -> None:
+        """One line for a finished cell; O(1): the best cell so far is kept, not searched for (``df`` is unused)."""
         self.count += 1
         if not self.enabled or row is None:
             return
+        top1 = row.get("linear_top1")
+        if row["status"] == "done" and isinstance(top1, (int, float)) and math.isfinite(top1) \
+                and (self.best is None or top1 > self.best[0]):
+            self.best = (float(top1), escape(f"best: {row['pipeline']} [{row['method']}] {top1:.1f}%"))
         status = row["status"]
         colour = {"done": "green", "diverged": "yellow"}.get(status, "red")
         secs = row.get("train_seconds")
@@ -95,7 +101,7 @@ class Reporter:
         width = len(str(self.total))
         self.print(f"[{self.count:>{width}}/{self.total}] [{colour}]{status:<8}[/] {escape(str(cell)):<40} {detail}")
         if self.progress is not None:
-            self.progress.update(self.task, advance=1, best=_best(df))
+            self.progress.update(self.task, advance=1, best=self.best[1] if self.best else "")
 
     def interrupted(self, finished: int, todo: int) -> None:
         self.stop()
@@ -118,14 +124,6 @@ class Reporter:
         for _, r in failed.iterrows():
             where = escape(f"{r['pipeline']} [{r['method']}, seed {r['seed']}]")
             self.print(f"[red]failed[/] {r['cell_id']} {where}: {escape(str(r['error'])[:300])}")
-
-
-def _best(df: pd.DataFrame) -> str:
-    done = df[df["status"] == "done"].dropna(subset=["linear_top1"])
-    if done.empty:
-        return ""
-    r = done.loc[done["linear_top1"].idxmax()]
-    return escape(f"best: {r['pipeline']} [{r['method']}] {r['linear_top1']:.1f}%")
 
 
 def summary_table(spec: StudySpec, df: pd.DataFrame) -> Table:

@@ -216,11 +216,10 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         try:
             for outcome in _outcomes(_tasks(todo, plan, cell_fn), plan, store.root):
                 cell = by_id[outcome["cell_id"]][0]
-                store.write_cell(cell, outcome)
+                store.write_cell(cell, outcome)  # updates the open table incrementally
                 tracking.log(store.cell_dir(cell.id))
-                df = store.rebuild_table(cells)
                 finished += 1
-                reporter.cell_done(cell, store.row(cell), df)
+                reporter.cell_done(cell, store.row(cell))
             info["state"] = "finished"
         except KeyboardInterrupt:
             info["state"] = "interrupted"
@@ -228,7 +227,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
             raise
         finally:
             tracking.close()
-            df = store.rebuild_table(cells)
+            df = store.write_table()
             wall = time.time() - t0
             info.update(wall_seconds=round(wall, 3), wall_seconds_total=round(info["wall_seconds_total"] + wall, 3),
                         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -12,7 +12,8 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator,
+                      model_validator)
 
 from ..errors import AugstudyError, SpecError
 from ..ops import build, load_plugins, parse_spec
@@ -100,17 +101,70 @@ class SweepGrid(_Strict):
                 "labels": list(self.labels or []) + list(self.extra)}
 
 
+def _short_value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class PerView(_Strict):
+    """Each view's own pipeline (BYOL's T and T'): ``{view1: [op, ...], view2: [op, ...]}``."""
+
+    view1: list[OpSpec]
+    view2: list[OpSpec]
+
+
+def _entry_kind(v: Any) -> str:
+    return "views" if isinstance(v, (dict, PerView)) else "ops"
+
+
+#: A list grid's entry: one pipeline, or each view's own (tagged so an error names only the one meant).
+ListEntry = Annotated[Union[Annotated[list[OpSpec], Tag("ops")], Annotated[PerView, Tag("views")]],
+                      Discriminator(_entry_kind)]
+
+
 class ListGrid(_Strict):
-    """Explicit named pipelines (``label: [op, op, ...]``), in the order given."""
+    """Explicit named pipelines (``label: [op, op, ...]``, or ``label: {view1: [...], view2: [...]}`` for
+    per-view pipelines), in the order given. ``baseline``: the label of the reference policy (e.g. the full
+    policy of a removal study, which the report measures every other policy's drop from)."""
 
     kind: Literal["list"]
-    pipelines: dict[str, list[OpSpec]] = Field(min_length=1)
+    pipelines: dict[str, ListEntry] = Field(min_length=1)
+    baseline: Optional[str] = None
+
+    @field_validator("pipelines", mode="before")
+    @classmethod
+    def _entries(cls, v: Any) -> Any:
+        """One clear line for a malformed entry (instead of one error per member of the union)."""
+        for k, p in (v.items() if isinstance(v, dict) else []):
+            if isinstance(p, dict) and set(p) != {"view1", "view2"}:
+                raise ValueError(f"entry {k!r}: a per-view entry has exactly the keys view1 and view2 (each a list "
+                                 f"of operators); got keys {', '.join(map(str, p)) or 'none'}")
+            if not isinstance(p, (list, dict, PerView)):
+                raise ValueError(f"entry {k!r}: got {_short_value(p)}; give a list of operators, or "
+                                 "{view1: [...], view2: [...]} for per-view pipelines")
+        return v
+
+    @model_validator(mode="after")
+    def _baseline_is_a_label(self) -> "ListGrid":
+        if self.baseline is not None and self.baseline not in self.pipelines:
+            raise ValueError(f"grid.baseline {self.baseline!r} is not a label of grid.pipelines; "
+                             f"one of: {', '.join(map(repr, self.pipelines))}")
+        return self
 
     def op_entries(self) -> list[tuple[str, list[OpSpec]]]:
-        return [(f"grid.pipelines[{k!r}]", p) for k, p in self.pipelines.items()]
+        out: list[tuple[str, list[OpSpec]]] = []
+        for k, p in self.pipelines.items():
+            if isinstance(p, PerView):
+                out += [(f"grid.pipelines[{k!r}].view1", p.view1), (f"grid.pipelines[{k!r}].view2", p.view2)]
+            else:
+                out.append((f"grid.pipelines[{k!r}]", p))
+        return out
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "list", "labels": list(self.pipelines)}
+        out: dict[str, Any] = {"kind": "list", "labels": list(self.pipelines)}
+        if self.baseline is not None:
+            out["baseline"] = self.baseline
+        return out
 
 
 Grid = Annotated[Union[PairwiseGrid, SweepGrid, ListGrid], Field(discriminator="kind")]
@@ -144,7 +198,9 @@ class ExecutorConfig(_Strict):
         return self
 
 
-Method = Literal["simclr", "supervised"]
+#: A registered method by name, with params in the operators' spec syntax (``byol(momentum=0.99)``);
+#: checked (and made canonical) at load, once the plugins are imported (see ``_validate_methods``).
+Method = Union[str, dict[str, Any]]
 
 
 class StudySpec(_Strict):
@@ -161,7 +217,7 @@ class StudySpec(_Strict):
     seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] = Field(default_factory=lambda: [0], min_length=1)
     grid: Grid
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
-    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
+    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators, methods, ...)
     tracking: Optional[TrackingSpec] = None  # an experiment tracker: {kind: tensorboard | mlflow | wandb, ...}
     output: str = "results"  # results go to <output>/<name>/
     #: The YAML file this spec came from (set by :func:`load_spec`; not a key of the file).
@@ -209,7 +265,8 @@ def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
 
 
 def _path(loc: tuple) -> str:
-    parts = [p for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] == "grid" and p in GRID_KINDS)]
+    parts = [p for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] == "grid" and p in GRID_KINDS)
+             and not (i > 1 and loc[i - 2] == "pipelines" and p in ("ops", "views"))]  # list-entry tags
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "(top level)"
 
 
@@ -260,6 +317,7 @@ def _validate_names(spec: StudySpec) -> None:
     _check_name("dataset.name", spec.dataset.name, datasets())
     check_tracking(spec.tracking)
     _check_name("model.encoder", spec.model.encoder, available_encoders())
+    _validate_methods(spec)
     entries = spec.grid.op_entries()
     if spec.protocol.base_crop is not None:
         entries.append(("protocol.base_crop", [spec.protocol.base_crop]))
@@ -270,6 +328,26 @@ def _validate_names(spec: StudySpec) -> None:
             raise SpecError(f"{path}: {e.args[0] if e.args else e}") from None
         except (ValueError, TypeError, ValidationError) as e:
             raise SpecError(f"{path}: {_short(pipeline)} is not a valid pipeline: {' '.join(str(e).split())}") from None
+
+
+def _validate_methods(spec: StudySpec) -> None:
+    """Each of ``methods`` is a registered method with valid params for this study's cells (e.g. a queue
+    no smaller than the batch); replaced by its canonical spec (the results' ``method`` label)."""
+    from ..train.config import CellConfig
+
+    shared = spec.model_dump(include={"dataset", "model", "training", "protocol", "evaluation", "plugins"})
+    canonical = []
+    for i, m in enumerate(spec.methods):
+        try:
+            canonical.append(CellConfig(method=m, **shared).method)
+        except ValidationError as e:
+            err = next((x for x in e.errors() if x["loc"] in ((), ("method",))), e.errors()[0])
+            raise SpecError(f"methods[{i}]: {err['msg'].removeprefix('Value error, ')}") from None
+    try:
+        _unique("methods", canonical)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
+    spec.methods = canonical
 
 
 def _where(source: Optional[str]) -> str:

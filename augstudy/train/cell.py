@@ -21,6 +21,7 @@ from .encoders import build_encoder, get_encoder
 from .evaluate import evaluate
 from .loop import train
 from .method import get_method
+from .views import ViewPipelines
 
 
 @dataclass
@@ -107,6 +108,8 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
         if cfg.plugins:
             ops.load_plugins(cfg.plugins)
         pipeline_op = ops.build(list(cfg.pipeline))  # bad names fail here, before any data is loaded
+        if cfg.view2 is not None:
+            pipeline_op = ViewPipelines(pipeline_op, ops.build(list(cfg.view2)))
         base_crop_op = ops.build(cfg.protocol.base_crop) if cfg.protocol.base_crop is not None else None
         method_cls = get_method(cfg.method)
         get_encoder(cfg.model.encoder)

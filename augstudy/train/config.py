@@ -5,11 +5,9 @@ the training code's version, which gives resume, caching and distribution for fr
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: Bump when a change to the training or evaluation code changes results: old cells are recomputed.
 TRAIN_CODE_VERSION = "2"
@@ -69,6 +67,8 @@ class ProtocolConfig(_Strict):
     ``asymmetric`` (the paper's Figure 5): each image gets ``base_crop`` once (null switches it off),
     shared by both views; the study's pipeline then goes to the first view only, the second view
     stays that crop (the identity). ``symmetric``: each view draws its own crop and pipeline.
+    A cell with per-view pipelines (``CellConfig.view2``, BYOL's T and T') keeps the protocol's crop
+    (shared or per view) and gives the second view its own pipeline.
     """
 
     name: Literal["asymmetric", "symmetric"] = "asymmetric"
@@ -90,19 +90,36 @@ class EvaluationConfig(_Strict):
 class CellConfig(_Strict):
     """One training run: method x pipeline x dataset x model x schedule x seed."""
 
-    method: Literal["simclr", "supervised"] = "simclr"
-    pipeline: list[OpSpec] = Field(default_factory=list)  # operator specs applied in order
+    #: a registered method by name, with params in the operators' spec syntax (``"byol(momentum=0.99)"``,
+    #: or ``{"method": "byol", "momentum": 0.99}``); stored canonical (non-default params only)
+    method: Union[str, dict[str, Any]] = "simclr"
+    pipeline: list[OpSpec] = Field(default_factory=list)  # operator specs applied in order (the first view's)
+    #: The second view's own pipeline (per-view policies, as BYOL's T'); None: as the protocol says
+    #: (the identity for ``asymmetric``, ``pipeline`` for ``symmetric``). Hashed only when set.
+    view2: Optional[list[OpSpec]] = None
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     seed: int = Field(0, ge=0, le=MAX_SEED)
-    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
+    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators, methods, ...)
+
+    @model_validator(mode="after")
+    def _resolve_method(self) -> "CellConfig":
+        """Import the plugins, check the method and its params against this cell, store its canonical spec."""
+        from .method import resolve_method
+
+        try:
+            self.method = resolve_method(self.method, self, tuple(self.plugins))
+        except (KeyError, ValueError) as e:  # unknown name, bad params: one line
+            raise ValueError(str(e)) from None
+        return self
 
     def canonical(self) -> dict[str, Any]:
-        """JSON-ready dict with every default filled in (what the id hashes)."""
-        return self.model_dump(mode="json")
+        """JSON-ready dict with every default filled in (what the id hashes); ``view2`` only when set,
+        so cells without per-view pipelines keep their ids."""
+        return self.model_dump(mode="json", exclude={"view2"} if self.view2 is None else None)
 
     def cell_id(self) -> str:
         """Content address: sha256 of the canonical config + training code version, 16 hex digits.
@@ -112,13 +129,15 @@ class CellConfig(_Strict):
         Philox generator, tensor operators), so a cell that runs on a non-CPU device hashes them too;
         CPU cells hash no device entry, which keeps every CPU id (and the committed results) as before.
         """
+        from augstudy.cellid import content_id
+
+        basis = self.id_basis()
+        return content_id(self.canonical(), basis["code"], basis["device"])
+
+    def id_basis(self) -> dict[str, Any]:
+        """What the id hashes besides the config: the training code version, and the device when not the CPU."""
         from augstudy.train.device import device_kind
 
-        config = self.canonical()
-        config["training"].pop("threads", None)
-        body: dict[str, Any] = {"config": config, "code": TRAIN_CODE_VERSION}
         kind = device_kind(self.training.device)
-        if kind != "cpu":
-            body["device"] = {"type": kind, "bf16": bool(self.training.bf16)}
-        payload = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        device = None if kind == "cpu" else {"type": kind, "bf16": bool(self.training.bf16)}
+        return {"code": TRAIN_CODE_VERSION, "device": device}
