@@ -64,13 +64,15 @@ def run(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on the Dask cluster at this address (tcp://host:port)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the cells, how many are done and a time estimate; run nothing."),
     force: bool = typer.Option(False, "--force", help="Recompute cells that are already done."),
+    add_records: bool = typer.Option(False, "--add-records", help="Also rerun done cells that lack per-example records (predictions.npz; cells from before they existed), so their intervals use the test examples too."),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Run only matching cells: an operator, pipeline, method, cell id, or key=value (op, op1, op2, pipeline, method, seed, id); a,b = either. Repeat to narrow."),
 ) -> None:
     """Run a study: every cell of its grid, skipping the ones already done."""
     from .study import run_study
 
     try:
-        df = run_study(study, out=out, workers=workers, scheduler=scheduler, dry_run=dry_run, force=force, only=only)
+        df = run_study(study, out=out, workers=workers, scheduler=scheduler, dry_run=dry_run, force=force, only=only,
+                       add_records=add_records)
     except KeyboardInterrupt as e:
         if not getattr(e, "reported", False):
             console.print(f"[yellow]interrupted[/] ({signal_name(e)}) before any cell started; nothing was written",
@@ -112,13 +114,65 @@ def compare(
     method: Optional[str] = typer.Option(None, "--method", help="The method whose cells are compared (needed when the study has several)."),
 ) -> None:
     """Paired comparison of two policies on the same seeds: mean difference, 95% interval, p-value."""
+    from . import records
     from .report.results import load_study
     from .stats.compare import compare as compare_policies
 
-    r = compare_policies(load_study(results).table, a, b, metric=metric, method=method)
+    r = compare_policies(load_study(results).table, a, b, metric=metric, method=method, records=records.load(results))
     typer.echo(f"{metric}: {a} - {b} = {r.difference:+.2f} points, 95% interval [{r.lower:.2f}, {r.upper:.2f}], "
-               f"p = {r.p_value:.3g}, {r.n_seeds} seed(s) (paired t over seeds)")
+               f"p = {r.p_value:.3g}, {r.n_seeds} seed(s) ({r.how()})")
     typer.echo(r.sentence(a, b))
+
+
+@app.command()
+@user_errors
+def check(
+    results: Path = typer.Argument(..., help="A study's results directory (results/<study>/)."),
+    repair: bool = typer.Option(False, "--repair", help="Repair what was found: set damaged cells and files aside, rewrite the table from the cells."),
+) -> None:
+    """Verify a results folder: every cell readable, ids matching folders and configs, the table matching the cells."""
+    from .study.check import check_store
+
+    report = check_store(results, repair=repair)
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def plan(
+    study: Path = typer.Argument(..., help="Study file (YAML), e.g. studies/pairwise.yaml."),
+    detect: float = typer.Option(..., "--detect", help="The difference to detect, in points of top-1 (e.g. 1.0)."),
+    metric: str = typer.Option("linear_top1", "--metric", help="Metric: linear_top1, knn_top1, linear_top1_z, knn_top1_z."),
+    power: float = typer.Option(0.8, "--power", min=0.05, max=0.999, help="Wanted power of the paired test."),
+    pilot: bool = typer.Option(False, "--pilot", help="When the finished cells cannot tell (fewer than 2 seeds), run a pilot of the study's first 2 seeds first."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Results root (default: the spec's output)."),
+) -> None:
+    """How many seeds give POWER to detect a difference of DETECT points, and what they cost in cells and time."""
+    from .study import run_study
+    from .study.planner import pilot_spec, plan_seeds
+
+    result = plan_seeds(study, detect, metric, power, out)
+    if result is None:
+        p = pilot_spec(study)
+        if not pilot:
+            from .study.grid import expand
+            from .study.store import StudyStore
+
+            cells = {c.id for c in expand(p)}
+            todo = [c for c in cells if not StudyStore(p.study_dir if out is None else out / p.name).is_done(c)]
+            typer.echo(f"the finished cells of {study} cannot tell the seed-to-seed spread (no policy has 2 done seeds); "
+                       f"a pilot of seeds {p.seeds} ({len(cells)} cells, {len(todo)} to run) would: rerun with --pilot "
+                       "to run it")
+            raise typer.Exit(1)
+        run_study(p, out=out)
+        result = plan_seeds(study, detect, metric, power, out)
+        if result is None:
+            raise typer.Exit(1)
+    for line in result.lines():
+        typer.echo(line)
 
 
 def parse_key_values(pairs: Optional[List[str]], flag: str = "--param") -> dict:
@@ -180,6 +234,32 @@ def ops_list(
                            + (f" {p['range']}" if p["range"] else "")
                            for p in row["params"]) or "-"
         table.add_row(row["name"], escape(params), escape(row["doc"]))
+        table.add_row("", "", "")
+    Console().print(table)
+
+
+@app.command("methods")
+@user_errors
+def methods_list(
+    plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Also import this module of methods (repeatable), as a study file's plugins: list."),
+) -> None:
+    """List every registered training method (built-ins and plugins) with its params and defaults."""
+    from rich.table import Table
+
+    from .registry import load_module
+    from .train.method import REGISTRY
+
+    for module in plugin or []:
+        load_module(module)
+    table = Table(show_lines=False, box=None, pad_edge=False)
+    for col in ("method", "params (default)", "what it is"):
+        table.add_column(col, overflow="fold")
+    for name, cls in REGISTRY.items():
+        params = "\n".join(f"{k}={f.default!r}" for k, f in cls.Params.model_fields.items()) or "-"
+        builtin = cls.__module__.startswith("augstudy.train.methods.")
+        doc = (sys.modules[cls.__module__].__doc__ if builtin else cls.__doc__) or ""
+        what = " ".join(doc.strip().split("\n\n")[0].split())
+        table.add_row(name, escape(params), escape(what.split(": ")[0] if builtin else what))
         table.add_row("", "", "")
     Console().print(table)
 

@@ -60,3 +60,21 @@ def per_class_subset(split: Split, per_class: int | None, seed: int = 0) -> Spli
         rank[mask] = torch.arange(int(mask.sum()))
     keep = order[rank < per_class].sort().values
     return Split(split.images[keep], split.labels[keep])
+
+
+def holdout(dataset: Dataset, fraction: float, seed: int = 0) -> Dataset:
+    """``dataset`` with ``fraction`` of its training split held out as the evaluation split.
+
+    The held-out images (a seeded permutation, at least one, at most all but one) become ``test``; the
+    rest stay ``train``. The original test split is not part of the result, so a model selected on it
+    has never seen the test set. Both parts keep the training split's order.
+    """
+    n = len(dataset.train)
+    if n < 2:
+        raise ValueError(f"a validation split needs at least 2 training images, the dataset has {n}")
+    k = min(n - 1, max(1, round(fraction * n)))
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    val, rest = order[:k].sort().values, order[k:].sort().values
+    tr = dataset.train
+    return Dataset(Split(tr.images[rest], tr.labels[rest]), Split(tr.images[val], tr.labels[val]), dataset.classes,
+                   {**dataset.info, "validation": {"fraction": fraction, "seed": seed, "held_out": k}})

@@ -15,7 +15,7 @@ from .. import results_table
 from ..errors import AugstudyError, PathError
 from ..schema import METRICS  # noqa: F401  (re-exported: the metrics a report can show)
 
-GRID_KINDS = ("pairwise", "sweep", "list")
+GRID_KINDS = ("pairwise", "sweep", "list", "search")
 
 
 @dataclass
@@ -29,6 +29,25 @@ class StudyResults:
     table: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)  # study.json ({} when missing)
     param: str | None = None  # swept parameter (sweep)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # computed once per load
+
+    @property
+    def records(self):
+        """The study's per-example records (``augstudy.records.StudyRecords``), or None (cells from before them)."""
+        if "records" not in self.cache:
+            from .. import records
+
+            self.cache["records"] = records.load(self.path)
+        return self.cache["records"]
+
+    def policy_stats(self, metric: str):
+        """``augstudy.stats.summarize`` of this study for ``metric`` (intervals, tied_with_best), cached."""
+        key = f"stats:{metric}"
+        if key not in self.cache:
+            from ..stats import summarize
+
+            self.cache[key] = summarize(self.table, self.records, metrics=[metric])
+        return self.cache[key]
 
     @property
     def methods(self) -> list[str]:

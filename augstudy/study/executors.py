@@ -91,7 +91,8 @@ def run_task(config: dict, cell_id: str, cell_fn: Optional[CellFn] = None,
         log.append(f"status {metrics.get('status')} after {time.time() - started:.1f} s")
         if metrics.get("error"):
             log.append(f"error {metrics['error']}")
-        return {"cell_id": cell_id, "metrics": metrics, "log": "\n".join(log) + "\n", "device": metrics.get("device")}
+        return {"cell_id": cell_id, "metrics": metrics, "log": "\n".join(log) + "\n", "device": metrics.get("device"),
+                "predictions": getattr(result, "predictions", None)}  # per-example records (augstudy/records.py)
     except Exception as e:  # noqa: BLE001 - recorded as a failed cell
         tb = traceback.format_exc()
         log += [f"failed after {time.time() - started:.1f} s", tb]

@@ -143,7 +143,10 @@ def summary_table(spec: StudySpec, df: pd.DataFrame) -> Table:
             for a in ops:
                 t.add_row(method if a == ops[0] else "", a, *(_pct(m.get((a, b))) for b in ops))
         return t
-    t = Table(title="mean over seeds", title_justify="left")
+    search = spec.grid.kind == "search"
+    if search:  # the final retrains: the selected policies on the test split (trials are on the validation split)
+        df = df[df["split"] == "test"]
+    t = Table(title="top policies retrained and tested, mean over seeds" if search else "mean over seeds", title_justify="left")
     for col in ("pipeline", "method", "seeds", "linear top-1 %", "kNN top-1 %", "failed"):
         t.add_column(col, justify="right" if col not in ("pipeline", "method") else "left")
     for (pipe, method), g in df.groupby(["pipeline", "method"], sort=False):

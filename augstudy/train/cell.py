@@ -9,7 +9,7 @@ import hashlib
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 import torch
@@ -44,6 +44,9 @@ class CellResult:
     seed: int = 0
     versions: dict[str, str] = field(default_factory=dict)
     error: Optional[str] = None
+    #: per-example records of the evaluations (``label`` and each metric's predicted classes, test order);
+    #: kept beside metrics.json as ``predictions.npz`` by the store, not part of ``to_dict()``
+    predictions: Optional[dict] = field(default=None, repr=False, compare=False)
 
     @property
     def final_loss(self) -> Optional[float]:
@@ -59,7 +62,7 @@ class CellResult:
                 return [clean(u) for u in v]
             return v
 
-        return {k: clean(v) for k, v in asdict(self).items()}
+        return {k: clean(getattr(self, k)) for k in self.__dataclass_fields__ if k != "predictions"}
 
 
 def versions() -> dict[str, str]:
@@ -133,6 +136,10 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
         get_encoder(cfg.model.encoder)
         if dataset is None:
             dataset = data.load(cfg.dataset.name, **cfg.dataset.params)
+        if cfg.validation is not None:  # train on the rest, evaluate on the held-out part: the test split is never seen
+            from ..data.base import holdout
+
+            dataset = holdout(dataset, cfg.validation.fraction, cfg.validation.seed)
         image_size = max(dataset.train.image_size)
 
         with torch.random.fork_rng(devices=[]):
@@ -155,9 +162,12 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
         if outcome.diverged:
             return result
         start = time.perf_counter()
+        predictions: dict = {}
         metrics = evaluate(model.encoder, dataset, cfg.evaluation, device, model.projector,
-                           bf16=uses_bf16(device, t.bf16, t.cpu_bf16), channels_last=t.channels_last)
+                           bf16=uses_bf16(device, t.bf16, t.cpu_bf16), channels_last=t.channels_last,
+                           predictions=predictions)
         result.eval_seconds = time.perf_counter() - start
+        result.predictions = {k: v.numpy() for k, v in predictions.items()}
         for key, value in metrics.items():
             setattr(result, key, value)
         return result
