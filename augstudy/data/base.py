@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..errors import DataError, ParamsError
+
 
 @dataclass(frozen=True)
 class Split:
@@ -15,9 +17,9 @@ class Split:
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[1] != 3:
-            raise ValueError(f"Split.images must be uint8 [N, 3, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
+            raise DataError(f"Split.images must be uint8 [N, 3, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
         if self.labels.dtype != torch.int64 or self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"Split.labels must be int64 [N] matching images, got {self.labels.dtype} {tuple(self.labels.shape)}")
+            raise DataError(f"Split.labels must be int64 [N] matching images, got {self.labels.dtype} {tuple(self.labels.shape)}")
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -49,7 +51,7 @@ def per_class_subset(split: Split, per_class: int | None, seed: int = 0) -> Spli
     if per_class is None:
         return split
     if not isinstance(per_class, int) or per_class < 1:
-        raise ValueError(f"per-class subset size {per_class!r} must be a positive integer or null")
+        raise ParamsError(f"per-class subset size {per_class!r} must be a positive integer or null")
     order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
     labels = split.labels[order]
     rank = torch.zeros_like(labels)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..errors import AugstudyError
+from ..errors import AugstudyError, ParamsError
 from ..ops import build
 from ..registry import Registry
 from ..schema import policy_string
@@ -99,7 +99,7 @@ def select(cells: list[Cell], only: Optional[list[str]]) -> list[Cell]:
     for flt in only or []:
         key, _, wanted = flt.partition("=") if "=" in flt else ("", "", flt)
         if key and key not in keys:
-            raise ValueError(f"--only {flt!r}: unknown key {key!r}; valid keys: {', '.join(keys)}")
+            raise ParamsError(f"--only {flt!r}: unknown key {key!r}; valid keys: {', '.join(keys)}")
         alternatives = [w.strip() for w in wanted.split(",") if w.strip()]
         cells = [c for c in cells if any(_matches(c, key, w) for w in alternatives)]
     return cells
@@ -109,7 +109,7 @@ def _matches(cell: Cell, key: str, wanted: str) -> bool:
     ops = {cell.op1, cell.op2} - {None} or {op_name(s) for s in cell.config.pipeline + (cell.config.view2 or [])}
     checks = {
         "op": wanted in ops, "op1": cell.op1 == wanted, "op2": cell.op2 == wanted,
-        "pipeline": cell.pipeline == wanted, "method": cell.method == wanted,
+        "pipeline": cell.pipeline == wanted, "method": wanted in (cell.method, cell.method.partition("(")[0]),
         "seed": str(cell.seed) == wanted, "id": cell.id.startswith(wanted),
     }
     if key:

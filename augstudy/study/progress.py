@@ -103,9 +103,11 @@ class Reporter:
         if self.progress is not None:
             self.progress.update(self.task, advance=1, best=self.best[1] if self.best else "")
 
-    def interrupted(self, finished: int, todo: int) -> None:
+    def interrupted(self, finished: int, todo: int, signal_name: str = "SIGINT") -> None:
+        """One line: what was kept and how to go on."""
         self.stop()
-        self.print(f"[yellow]interrupted[/]: {finished} of {todo} cells finished and saved; rerun the same command to resume")
+        self.print(f"[yellow]interrupted[/] ({signal_name}): {finished} of {todo} cells finished and saved; "
+                   f"rerun the same command to resume")
 
     def stop(self) -> None:
         if self.progress is not None:

@@ -1,6 +1,7 @@
 """``run_study``: expand a study, skip the cells already done, run the rest, keep the store current."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -11,12 +12,13 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 import pandas as pd
 
-from .. import __version__
-from ..errors import USER_ERRORS, AugstudyError
+from .. import __version__, records
+from ..errors import AugstudyError
 from .executors import CellFn, run_dask, run_local, visible_gpus
 from .grid import Cell, open_grid, shared_config
 from .lock import StudyLock
 from .progress import Reporter
+from ..signals import Interrupted, deferred, stops_on_signals
 from .spec import ExecutorConfig, StudySpec, check_device_here, load_spec
 from .store import StudyStore
 from .tracking import Tracking
@@ -148,15 +150,15 @@ def prepare_datasets(todo: list[Cell]) -> None:
         seen.add(key)
         try:
             load(ds.name, **ds.params)
-        except USER_ERRORS as e:
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {msg}") from None
+        except AugstudyError as e:
+            raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {e}") from None
 
 
+@stops_on_signals
 def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Union[str, Path]] = None,
               workers: Optional[int] = None, scheduler: Optional[str] = None, dry_run: bool = False,
               force: bool = False, only: Optional[list[str]] = None, progress: bool = True,
-              cell_fn: Optional[Callable] = None) -> pd.DataFrame:
+              cell_fn: Optional[Callable] = None, add_records: bool = False) -> pd.DataFrame:
     """Run a study (a YAML path, dict or :class:`StudySpec`); return its results table.
 
     Cells already done (their ``metrics.json`` exists) are skipped unless ``force``; ``only`` filters
@@ -164,6 +166,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     ``workers`` the local worker count, ``scheduler`` runs on the Dask cluster at that address.
     ``dry_run`` runs nothing and returns the planned cells with a ``state`` column (done / to run).
     ``cell_fn(config) -> result`` replaces :func:`augstudy.train.run_cell` (tests, custom trainers).
+    ``add_records`` also reruns the done cells that lack per-example records (``predictions.npz``, cells
+    from before records existed); a cell is a pure function of its config, so its metrics come out the same.
     """
     spec = load_spec(spec_or_path)
     if out is not None:
@@ -179,7 +183,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     cells, selected = grid.cells(), grid.planned()
     todo, seen = [], set()
     for c in selected:
-        if (force or not store.is_done(c.id)) and c.id not in seen:
+        lacks_records = add_records and not (store.cell_dir(c.id) / records.FILE).is_file()
+        if (force or lacks_records or not store.is_done(c.id)) and c.id not in seen:
             seen.add(c.id)
             todo.append(c)
     reporter = Reporter(enabled=progress)
@@ -202,6 +207,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         previous = store.read_study()
         if not todo and not grid.adaptive and previous is not None:  # nothing to run: keep the recorded wall time and dates
             df = store.rebuild_table(cells)
+            records.write_study(store.root, [c.id for c in cells])
             reporter.summary(spec, df, 0.0)
             return df
         t0 = time.time()
@@ -230,23 +236,28 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
                 if grid.adaptive:
                     store.rebuild_table(grid.cells())  # the proposed cells get their rows in the open table
                 reporter.total = max(reporter.total, finished + len(run))
-                for outcome in _outcomes(_tasks(run, plan, cell_fn), plan, store.root):
-                    cell = by_id[outcome["cell_id"]]
-                    store.write_cell(cell, outcome)  # updates the open table incrementally
-                    tracking.log(store.cell_dir(cell.id))
-                    trained.add(cell.id)
-                    grid.tell(cell, outcome.get("metrics"))
-                    finished += 1
-                    reporter.cell_done(cell, store.row(cell))
+                outcomes = _outcomes(_tasks(run, plan, cell_fn), plan, store.root)
+                with contextlib.closing(outcomes):  # closed on any exit: the executor stops its workers
+                    for outcome in outcomes:
+                        with deferred():  # a signal here waits until the cell and the table are written
+                            cell = by_id[outcome["cell_id"]]
+                            store.write_cell(cell, outcome)  # updates the open table incrementally
+                            tracking.log(store.cell_dir(cell.id))
+                            trained.add(cell.id)
+                            grid.tell(cell, outcome.get("metrics"))
+                            finished += 1
+                            reporter.cell_done(cell, store.row(cell))
             info["state"] = "finished"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             info["state"] = "interrupted"
-            reporter.interrupted(finished, max(len(todo), finished))
+            reporter.interrupted(finished, max(len(todo), finished), e.name if isinstance(e, Interrupted) else "SIGINT")
+            e.reported = True
             raise
         finally:
             tracking.close()
             cells = grid.cells()
             df = store.rebuild_table(cells) if grid.adaptive else store.write_table()
+            records.write_study(store.root, [c.id for c in cells])  # the study's per-example records, in one file
             wall = time.time() - t0
             info.update(cells=len(cells), wall_seconds=round(wall, 3),
                         wall_seconds_total=round(info["wall_seconds_total"] + wall, 3),

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator,
                       model_validator)
 
-from ..errors import AugstudyError, SpecError
+from ..errors import AugstudyError, SpecError, UnknownNameError
 from ..ops import build, load_plugins, parse_spec
 from ..registry import close_match_message
 from ..train.config import (DatasetConfig, EvaluationConfig, ModelConfig, OpSpec, ProtocolConfig,
@@ -479,20 +479,37 @@ def _check_name(path: str, name: str, known: list[str]) -> None:
         raise SpecError(f"{path}: unknown name {name!r}{hint}; registered: {', '.join(known)}")
 
 
+def _nominal_size(spec: StudySpec) -> int:
+    """The image side the encoder check builds for: the dataset's ``size`` param when it has one."""
+    size = spec.dataset.params.get("size")
+    return size if isinstance(size, int) and 0 < size <= 4096 else 32
+
+
 def _validate_names(spec: StudySpec) -> None:
     """Import the study's plugins, then check dataset and encoder names and build every pipeline,
     so a typo fails before any training."""
     from ..data import available as datasets
+    from ..data.registry import check_params as check_dataset_params
     from ..train import available_encoders
+    from ..train.encoders import check_encoder
 
     for i, module in enumerate(spec.plugins):
         try:
             load_plugins([module])
-        except ImportError as e:
+        except AugstudyError as e:  # not there, or refused; a bug inside the plugin keeps its traceback
             raise SpecError(f"plugins[{i}]: {e}") from None
     _check_name("dataset.name", spec.dataset.name, datasets())
     check_tracking(spec.tracking)
     _check_name("model.encoder", spec.model.encoder, available_encoders())
+    # params checkable without data or training: fail here, not in every cell
+    try:
+        check_dataset_params(spec.dataset.name, spec.dataset.params)
+    except AugstudyError as e:
+        raise SpecError(f"dataset.params: {e}") from None
+    try:
+        check_encoder(spec.model.encoder, spec.model.encoder_params, image_size=_nominal_size(spec))
+    except AugstudyError as e:
+        raise SpecError(f"model.encoder_params: {e}") from None
     _validate_methods(spec)
     entries = spec.grid.op_entries()
     if spec.protocol.base_crop is not None:
@@ -500,9 +517,9 @@ def _validate_names(spec: StudySpec) -> None:
     for path, pipeline in entries:
         try:
             build(pipeline)
-        except KeyError as e:
-            raise SpecError(f"{path}: {e.args[0] if e.args else e}") from None
-        except (ValueError, TypeError, ValidationError) as e:
+        except UnknownNameError as e:
+            raise SpecError(f"{path}: {e}") from None
+        except (AugstudyError, ValidationError) as e:
             raise SpecError(f"{path}: {_short(pipeline)} is not a valid pipeline: {' '.join(str(e).split())}") from None
 
 
