@@ -181,10 +181,13 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     store = StudyStore(spec.study_dir, spec.name, spec.grid.kind)
     grid = open_grid(spec, store, only=only, dry_run=dry_run)  # the grid kind's ask/tell side
     cells, selected = grid.cells(), grid.planned()
+    def needs_run(c: Cell) -> bool:  # --force, --add-records on a cell without records, or not done
+        lacks_records = add_records and not (store.cell_dir(c.id) / records.FILE).is_file()
+        return force or lacks_records or not store.is_done(c.id)
+
     todo, seen = [], set()
     for c in selected:
-        lacks_records = add_records and not (store.cell_dir(c.id) / records.FILE).is_file()
-        if (force or lacks_records or not store.is_done(c.id)) and c.id not in seen:
+        if needs_run(c) and c.id not in seen:
             seen.add(c.id)
             todo.append(c)
     reporter = Reporter(enabled=progress)
@@ -228,7 +231,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
                     break
                 run = []
                 for c in batch:
-                    if c.id in trained or (not force and store.is_done(c.id)):
+                    if c.id in trained or not needs_run(c):
                         grid.tell(c, store.metrics(c.id))  # found done in the store: told, not retrained
                     elif c.id not in by_id:
                         by_id[c.id] = c
