@@ -21,27 +21,9 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from .errors import AugstudyError
+from .errors import AugstudyError, ParamsError, PluginError, RegistrationError, UnknownNameError  # noqa: F401  (re-exported)
 
 T = TypeVar("T")
-
-
-class UnknownNameError(AugstudyError, KeyError):
-    """A name that is not registered; the message names the closest match and the registered names.
-
-    Also a ``KeyError`` so code that caught the registries' old ``KeyError`` keeps working.
-    """
-
-    def __str__(self) -> str:  # KeyError quotes its message; this one reads as a sentence
-        return str(self.args[0]) if self.args else ""
-
-
-class PluginError(AugstudyError, ImportError):
-    """A plugin module that cannot be imported (the message names the module and why)."""
-
-
-class ParamsError(AugstudyError, ValueError):
-    """A registered entry given parameters it does not take, or values out of range."""
 
 
 def close_match_message(kind: str, name: str, known: Iterable[str]) -> str:
@@ -77,7 +59,7 @@ class Registry(Generic[T]):
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: register the decorated class or function as ``name`` (returns it unchanged)."""
         if not isinstance(name, str) or not self._pattern.fullmatch(name):
-            raise ValueError(f"{self.kind} name {name!r} must be an identifier "
+            raise RegistrationError(f"{self.kind} name {name!r} must be an identifier "
                              f"(matching {self._pattern.pattern})")
 
         def decorate(obj: T) -> T:

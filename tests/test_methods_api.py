@@ -89,3 +89,27 @@ def test_plugin_method_is_loaded_before_validation(tmp_path, monkeypatch):
         assert s.methods == ["my_scaled_simclr(scale=0.5)"]
         with pytest.raises(SpecError, match=r"methods\[0\]: method 'my_scaled_simclr' has no param 'scal' "):
             validate_spec(spec(methods=["my_scaled_simclr(scal=0.5)"], plugins=["my_method_plugin_a"]))
+
+
+def test_cli_lists_methods_with_params(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from augstudy.cli import app
+
+    (tmp_path / "my_method_plugin_c.py").write_text(PLUGIN.format(name="my_listed_method"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with REGISTRY.snapshot():
+        res = CliRunner().invoke(app, ["methods", "--plugin", "my_method_plugin_c"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    for text in ("simclr", "supervised", "BYOL (Grill et al. 2020)", "queue_size=4096", "lambda_param=0.005",
+                 "my_listed_method", "scale=1.0"):
+        assert text in res.output, text
+
+
+def test_only_filter_matches_a_method_by_name():
+    from augstudy.study.grid import select
+
+    cells = expand(validate_spec(spec(methods=["simclr", "moco(queue_size=1024)"])))
+    assert {c.method for c in select(cells, ["method=moco"])} == {"moco(queue_size=1024)"}
+    assert {c.method for c in select(cells, ["method=moco(queue_size=1024)"])} == {"moco(queue_size=1024)"}
+    assert {c.method for c in select(cells, ["moco"])} == {"moco(queue_size=1024)"}

@@ -11,6 +11,7 @@ from .base import Operator, OperatorParams, Params, draw_mask, draw_seed, draw_u
 from .color import grayscale
 from .paths import uses_cpu_kernels
 from .registry import operator
+from ..errors import ParamsError
 
 
 def blur_kernel_size(side: int, fraction: float = 0.1) -> int:
@@ -54,7 +55,7 @@ def _grouped(xp: torch.Tensor, kernels: torch.Tensor, dim: int) -> torch.Tensor:
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, size: int) -> torch.Tensor:
     """Separable Gaussian blur of each image with its own ``sigma`` (kernel ``size``, reflect padding)."""
     if min(x.shape[2:]) <= size // 2:
-        raise ValueError(f"blur: kernel size {size} is too large for images of size {tuple(x.shape[2:])}")
+        raise ParamsError(f"blur: kernel size {size} is too large for images of size {tuple(x.shape[2:])}")
     kernels = gaussian_kernels(sigma, size)
     pad = size // 2
     xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")

@@ -104,6 +104,14 @@ class EvaluationConfig(_Strict):
     on_projection: bool = False  # also probe z = g(h)
 
 
+class ValidationSplit(_Strict):
+    """Hold out ``fraction`` of the training split (a seeded permutation) and evaluate on it instead of
+    the test split: what a search selects on, so the test set is never seen while selecting."""
+
+    fraction: float = Field(0.1, gt=0, lt=1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+
+
 class CellConfig(_Strict):
     """One training run: method x pipeline x dataset x model x schedule x seed."""
 
@@ -121,6 +129,8 @@ class CellConfig(_Strict):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     seed: int = Field(0, ge=0, le=MAX_SEED)
     plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators, methods, ...)
+    #: Train on the rest of the training split and evaluate on this held-out part (None: the test split).
+    validation: Optional[ValidationSplit] = None
 
     @model_validator(mode="after")
     def _resolve_method(self) -> "CellConfig":
@@ -134,9 +144,11 @@ class CellConfig(_Strict):
         return self
 
     def canonical(self) -> dict[str, Any]:
-        """JSON-ready dict with every default filled in (what the id hashes); ``view2`` only when set, and the
-        fields of :data:`ID_NEUTRAL_DEFAULTS` only away from those defaults, so earlier cells keep their ids."""
-        config = self.model_dump(mode="json", exclude={"view2"} if self.view2 is None else None)
+        """JSON-ready dict with every default filled in (what the id hashes); ``view2`` and ``validation``
+        only when set, and the fields of :data:`ID_NEUTRAL_DEFAULTS` only away from those defaults, so
+        earlier cells keep their ids."""
+        exclude = {k for k in ("view2", "validation") if getattr(self, k) is None}
+        config = self.model_dump(mode="json", exclude=exclude or None)
         for section, defaults in ID_NEUTRAL_DEFAULTS.items():
             for key, default in defaults.items():
                 if config.get(section, {}).get(key, default) == default:

@@ -7,6 +7,8 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ..errors import ParamsError
+
 
 class LARS(torch.optim.Optimizer):
     """Layer-wise adaptive rate scaling (You et al. 2017) over SGD with momentum, as in SimCLR.
@@ -88,7 +90,7 @@ def build_optimizer(model: nn.Module, name: str, lr: float, momentum: float, wei
         return torch.optim.SGD(groups, lr=lr, momentum=momentum)
     if name == "adamw":
         return torch.optim.AdamW(groups, lr=lr, fused=True) if fused else torch.optim.AdamW(groups, lr=lr)
-    raise ValueError(f"training.optimizer={name!r} is not valid; use lars, sgd or adamw")
+    raise ParamsError(f"training.optimizer={name!r} is not valid; use lars, sgd or adamw")
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> "callable":
