@@ -105,3 +105,8 @@ def test_a_list_study_without_baseline_draws_no_drop_chart(tmp_path):
     assert "bars_linear_top1.png" in written and not any(n.startswith("removal") for n in written)
     with pytest.raises(ValueError, match="names no baseline"):
         removal_table(load_study(d))
+
+
+def test_policies_not_run_yet_are_left_out(tmp_path):
+    rem = removal_table(load_study(_study(tmp_path, missing=["Remove flip"])))
+    assert rem.policies == [BASE, COLOR, CROP, MINE]
