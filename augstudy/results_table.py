@@ -38,7 +38,7 @@ TABLE_FILES = ("results.csv", "results.parquet")
 #: A damaged cell or side file is moved to ``<name>.damaged-<UTC time>``.
 DAMAGED = ".damaged-"
 #: The label columns a cell's grid position gives (``Cell.labels()``), the rest come from its result.
-LABELS = ("cell_id", "method", "seed", "op1", "op2", "pipeline", "policy", "param", "value")
+LABELS = ("cell_id", "method", "seed", "op1", "op2", "pipeline", "policy", "param", "value", "trial", "split")
 _RECORD_KEYS = {"cell_id": str, "status": str}  # what a readable metrics.json / failed.json must hold
 
 
@@ -133,9 +133,11 @@ def make_row(labels: dict, record: dict, study: Optional[str], grid: Optional[st
     for key in row:
         if key in record:
             row[key] = record[key]
+    losses = record.get("loss_per_epoch") or []
     if "final_loss" not in record:
-        losses = record.get("loss_per_epoch") or []
         row["final_loss"] = losses[-1] if losses else None
+    if "epochs" not in record:
+        row["epochs"] = len(losses) if losses else None
     for key in LABELS:
         row[key] = labels.get(key)
     row["study"], row["grid"] = study, grid
@@ -287,7 +289,10 @@ def derive(root: Path | str) -> StudyTable:
         usable = [c for c in cells.values() if c.record is not None]
         if not usable or not all(isinstance((c.config or {}).get("labels"), dict) for c in usable):
             return _from_table_files(found)
-        entries = [c.config["labels"] for c in usable]
+        entries, hints = _fallback_entries(root, usable, found)
+        entries += [{"cell_id": c.id} for c in cells.values() if c.damage]  # named below
+        study = str(meta.get("name") or hints.get("study") or root.name)
+        kind = kind or hints.get("grid")
     else:
         listed = {e["cell_id"] for e in entries}
         found.outside = [c.id for c in cells.values() if c.record is not None and c.id not in listed]
@@ -309,6 +314,22 @@ def derive(root: Path | str) -> StudyTable:
         diff = None if copy is None else differences(found.table, copy)
         found.tables[name] = why if copy is None else (f"out of date: {diff}" if diff else None)
     return found
+
+
+def _fallback_entries(root: Path, usable: list[CellFiles], found: StudyTable) -> tuple[list[dict], dict]:
+    """No cell list in study.json: each cell's own labels, in the order of a readable table file, else its index."""
+    found.problems.append(f"{root / 'study.json'} lists no cells: the table is rebuilt from each cell's config.json")
+    order: dict[str, int] = {}
+    hints: dict[str, Any] = {}
+    for name in ("results.parquet", "results.csv"):
+        df, _ = read_table_file(root / name)
+        if df is not None and len(df):
+            order = {cid: i for i, cid in reversed(list(enumerate(df["cell_id"])))}
+            hints = {"study": df["study"].dropna().iloc[0] if df["study"].notna().any() else None,
+                     "grid": df["grid"].dropna().iloc[0] if df["grid"].notna().any() else None}
+            break
+    cells = sorted(usable, key=lambda c: (order.get(c.id, len(order)), c.id))
+    return [c.config["labels"] for c in cells], hints
 
 
 def _from_table_files(found: StudyTable) -> StudyTable:

@@ -32,6 +32,10 @@ COLUMNS: tuple[Column, ...] = (
            "pipelines: the first view's, ' // ', the second view's"),
     Column("param", "text", "sweeps: the varied parameter"),
     Column("value", "float", "sweeps: its value (empty for named extras)"),
+    Column("trial", "int", "search: the Optuna trial number (empty: a fixed grid's cell or a final retrain)"),
+    Column("split", "text", "where the metrics were measured: test, or validation (held out of the training "
+                            "split; search trials select on it and never see the test set)"),
+    Column("epochs", "int", "training epochs the cell ran"),
     Column("linear_top1", "float", "linear probe top-1 on h, percent"),
     Column("knn_top1", "float", "weighted kNN top-1 on h, percent"),
     Column("linear_top1_z", "float", "linear probe top-1 on z = g(h), percent (when asked)"),

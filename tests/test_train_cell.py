@@ -7,6 +7,7 @@ import torch
 
 import augstudy
 from augstudy.data import Dataset, Split
+from augstudy.errors import OperatorContractError
 from augstudy.train import CellConfig, CellResult, build_encoder, evaluate, run_cell
 from augstudy.train.cell import derive_seed
 
@@ -81,8 +82,12 @@ def test_nan_loss_gives_diverged(tiny):
         def apply(self, x, params):
             return x * float("nan")
 
-    r = run_cell(_cfg(pipeline=["test_nan_op"]), tiny)
-    assert r.status == "diverged" and "nan" in r.error
+    # an operator returning NaN breaks the operator contract: named before any training step
+    with pytest.raises(OperatorContractError, match="operator 'test_nan_op' returned NaN"):
+        run_cell(_cfg(pipeline=["test_nan_op"]), tiny)
+    # a loss that becomes NaN/inf in training (here an absurd learning rate) is a kept 'diverged' result
+    r = run_cell(_cfg(training={"optimizer": "sgd", "lr": 1e30, "scale_lr": False}), tiny)
+    assert r.status == "diverged" and ("nan" in r.error or "inf" in r.error)
     assert r.linear_top1 is None and r.knn_top1 is None
     assert json.dumps(r.to_dict())
 

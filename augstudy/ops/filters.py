@@ -11,6 +11,7 @@ from .base import Operator, OperatorParams, Params, draw_mask, draw_seed, draw_u
 from .color import grayscale
 from .paths import uses_cpu_kernels
 from .registry import operator
+from ..errors import ParamsError
 
 
 def blur_kernel_size(side: int, fraction: float = 0.1) -> int:
@@ -54,7 +55,7 @@ def _grouped(xp: torch.Tensor, kernels: torch.Tensor, dim: int) -> torch.Tensor:
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, size: int) -> torch.Tensor:
     """Separable Gaussian blur of each image with its own ``sigma`` (kernel ``size``, reflect padding)."""
     if min(x.shape[2:]) <= size // 2:
-        raise ValueError(f"blur: kernel size {size} is too large for images of size {tuple(x.shape[2:])}")
+        raise ParamsError(f"blur: kernel size {size} is too large for images of size {tuple(x.shape[2:])}")
     kernels = gaussian_kernels(sigma, size)
     pad = size // 2
     xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")
@@ -85,7 +86,13 @@ class Blur(Operator):
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         size = blur_kernel_size(min(x.shape[2:]), self.kernel_fraction)
         sigma = params["sigma"]
-        if uses_cpu_kernels(x.device):  # the CPU blurs only the drawn images (the same numbers, less work)
+        if uses_cpu_kernels(x.device):  # the CPU blurs only the drawn images
+            if size > MAX_TAPS:  # large kernels (224 px: 23 taps): the compiled separable kernel
+                if min(x.shape[2:]) <= size // 2:
+                    gaussian_blur(x, sigma, size)  # raises the clear error
+                from .cpu_kernels import gaussian_blur_cpu
+
+                return gaussian_blur_cpu(x, gaussian_kernels(sigma, size), params["apply"])
             return on_subset(x, params["apply"], lambda xs, idx: gaussian_blur(xs, sigma.index_select(0, idx), size))
         return torch.where(per_image(params["apply"]), gaussian_blur(x, sigma, size), x)
 

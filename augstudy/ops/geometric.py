@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from .base import Operator, OperatorParams, Params, draw_mask, draw_uniform, ordered, per_image
 from .paths import uses_cpu_kernels
 from .registry import operator
+from ..errors import ParamsError
 
 #: Attempts per image before the centre-crop fallback (torchvision's RandomResizedCrop uses 10).
 CROP_ATTEMPTS = 10
@@ -146,7 +147,7 @@ class Rotate(Operator):
         def _quarter_turns(self):
             bad = [a for a in self.angles if a not in (0, 90, 180, 270)]
             if bad:
-                raise ValueError(f"angles={list(self.angles)}: {bad[0]} is not one of 0, 90, 180, 270")
+                raise ParamsError(f"angles={list(self.angles)}: {bad[0]} is not one of 0, 90, 180, 270")
             return self
 
     def sample_params(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Params:

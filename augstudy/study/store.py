@@ -17,8 +17,8 @@ from typing import Any, Iterable, Optional
 
 import pandas as pd
 
+from .. import records, schema
 from .. import results_table as rt
-from .. import schema
 from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401  (re-exported)
 from .grid import Cell
 
@@ -108,6 +108,10 @@ class StudyStore:
                 curve = "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses))
             atomic_write_text(d / "curve.csv", curve)
             (d / "failed.json").unlink(missing_ok=True)
+            if outcome.get("predictions"):  # per-example records, before metrics.json (the last file a cell writes)
+                records.write_cell(d, outcome["predictions"])
+            else:
+                (d / records.FILE).unlink(missing_ok=True)  # --force without records: no stale ones beside new metrics
             atomic_write_json(d / "metrics.json", metrics)
         if self._rows is not None:
             for i in self._slots.get(cell.id, []):

@@ -18,12 +18,14 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
+from ..errors import ParamsError, RegistrationError
 from ..registry import Registry, load_module, validate_params
 from .config import CellConfig
 
+
 def _check(name: str, cls: object) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Method)):
-        raise TypeError(f"@method({name!r}) needs a subclass of augstudy.train.Method, got {cls!r}")
+        raise RegistrationError(f"@method({name!r}) needs a subclass of augstudy.train.Method, got {cls!r}")
 
 
 REGISTRY: Registry[type["Method"]] = Registry(
@@ -55,12 +57,12 @@ def parse_method(spec: Union[str, dict]) -> tuple[str, dict[str, Any]]:
 
     if isinstance(spec, dict):
         if "method" not in spec:
-            raise ValueError(f"method spec {spec!r} needs a 'method' key naming the method")
+            raise ParamsError(f"method spec {spec!r} needs a 'method' key naming the method")
         return str(spec["method"]), {k: v for k, v in spec.items() if k != "method"}
     try:
         return parse_spec(spec)
     except (ValueError, TypeError):
-        raise ValueError(f"cannot parse method spec {spec!r}; write e.g. 'byol' or 'byol(momentum=0.99)'") from None
+        raise ParamsError(f"cannot parse method spec {spec!r}; write e.g. 'byol' or 'byol(momentum=0.99)'") from None
 
 
 def method_params(spec: Union[str, dict], cls: Optional[type["Method"]] = None) -> BaseModel:

@@ -6,6 +6,8 @@ from typing import Literal, NamedTuple, Optional
 
 import torch
 
+from ..errors import ParamsError
+
 PROTOCOLS = ("asymmetric", "symmetric")
 
 
@@ -20,7 +22,7 @@ def view_ops(pipeline_op, protocol: str) -> tuple[object, object]:
     """The (first view, second view) pipelines: a :class:`ViewPipelines` as given; one pipeline goes to
     the first view, and the second view gets the identity (``asymmetric``) or the same pipeline (``symmetric``)."""
     if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol.name={protocol!r} is not valid; use {' or '.join(PROTOCOLS)}")
+        raise ParamsError(f"protocol.name={protocol!r} is not valid; use {' or '.join(PROTOCOLS)}")
     if isinstance(pipeline_op, ViewPipelines):
         return pipeline_op.view1, pipeline_op.view2
     return pipeline_op, (None if protocol == "asymmetric" else pipeline_op)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
+from ...errors import ParamsError
 from ..heads import mlp
 from ..method import method
 from .base import MomentumMethod, MomentumParams, target_copy
@@ -61,7 +62,7 @@ class MoCo(MomentumMethod):
     @classmethod
     def check(cls, params, config) -> None:
         if params.queue_size < config.training.batch_size:
-            raise ValueError(f"method 'moco': queue_size={params.queue_size} is smaller than "
+            raise ParamsError(f"method 'moco': queue_size={params.queue_size} is smaller than "
                              f"training.batch_size={config.training.batch_size}; give queue_size >= the batch size")
 
     def __init__(self, encoder, config, num_classes) -> None:
