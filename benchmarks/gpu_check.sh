@@ -29,6 +29,8 @@ while [[ $# -gt 0 ]]; do
 done
 case "$DEVICE" in cpu|cuda) ;; *) echo "gpu_check.sh: --device '$DEVICE' is not valid; use cpu or cuda"; exit 2 ;; esac
 [[ "$DEVICE" == cpu ]] && QUICK=1
+LIMIT_SCALE=${LIMIT_SCALE:-1}
+[[ "$DEVICE" == cpu ]] && LIMIT_SCALE=${LIMIT_SCALE_CPU:-4}  # a shared 2-core machine is far slower than the GPU host
 PY=${PYTHON:-python3}
 LOG=${OUT:+$OUT/}gpu_check.log
 mkdir -p "$(dirname "$LOG")"
@@ -40,8 +42,8 @@ START=$(date +%s)
 declare -a SUMMARY=()
 FAILED=0
 
-step() {  # step NAME SECONDS command...
-  local name=$1 limit=$2; shift 2
+step() {  # step NAME SECONDS command... (the limit is for the GPU; the CPU dry run gets LIMIT_SCALE times it)
+  local name=$1 limit=$(( $2 * LIMIT_SCALE )); shift 2
   echo; echo "=== [$name] $* (limit ${limit} s)"
   local t0=$(date +%s.%N)
   timeout --kill-after=10 "$limit" "$@"
@@ -55,8 +57,8 @@ step() {  # step NAME SECONDS command...
 }
 
 if [[ -n $QUICK ]]; then  # the dry run: every step, small sizes
-  AUG=(--rounds 1 --scale 0.05); EPOCH=(--images 256 --batch-size 64); DET=(--images 256 --epochs 1 --batch-size 64 --encoder resnet-tiny)
-  SYNC=(--batch 64); QUICK_SET="n_train=256 n_test=128 epochs=1 batch_size=64"
+  AUG=(--rounds 1 --scale 0.05); EPOCH=(--images 64 --batch-size 32); DET=(--images 256 --epochs 1 --batch-size 64 --encoder resnet-tiny)
+  SYNC=(--batch 64); QUICK_SET="n_train=128 n_test=64 epochs=1 batch_size=64"
 else
   AUG=(--rounds 3); EPOCH=(--images 50000 --batch-size 512); DET=(--images 4096 --epochs 2 --batch-size 512 --encoder resnet18)
   SYNC=(--batch 512); QUICK_SET=""

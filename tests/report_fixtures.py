@@ -87,3 +87,27 @@ def write_study(
                 "torch_version": "2.4.0"}
         (d / "study.json").write_text(json.dumps(meta))
     return d
+
+
+def add_run_files(d: Path, epochs_lr: float = 0.002, training: Optional[dict] = None) -> dict[str, dict]:
+    """Give each fake cell of ``write_study`` the rest of what ``augstudy run`` stores (ARCHITECTURE.md):
+    ``config.json`` with its labels, ``metrics.json`` for a diverged cell, ``failed.json`` for a failed one,
+    and an ``lr`` column in ``curve.csv`` (``epochs_lr / epoch``). Returns the results rows by cell id."""
+    import csv
+
+    rows = {r["cell_id"]: r for r in csv.DictReader(open(d / "results.csv"))}
+    for cid, r in rows.items():
+        c = d / "cells" / cid
+        labels = {k: (r[k] or None) for k in ("cell_id", "method", "op1", "op2", "pipeline", "param")}
+        labels.update(seed=int(r["seed"]), value=float(r["value"]) if r["value"] else None)
+        (c / "config.json").write_text(json.dumps({"cell_id": cid, "method": r["method"], "seed": int(r["seed"]),
+                                                   "training": training or {"epochs": 4, "lr": epochs_lr},
+                                                   "labels": labels}))
+        if r["status"] == "failed":
+            (c / "failed.json").write_text(json.dumps({"cell_id": cid, "status": "failed", "error": r["error"]}))
+        elif r["status"] == "diverged":
+            (c / "metrics.json").write_text(json.dumps({"cell_id": cid, "status": "diverged", "error": "loss became nan"}))
+        if (c / "curve.csv").is_file():
+            lines = (c / "curve.csv").read_text().splitlines()[1:]
+            (c / "curve.csv").write_text("epoch,loss,lr\n" + "".join(f"{ln},{epochs_lr / int(ln.split(',')[0])!r}\n" for ln in lines))
+    return rows

@@ -10,28 +10,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from report_fixtures import write_study
+from report_fixtures import add_run_files, write_study
 
 from augstudy.report import plot_study
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium)")
-
-
-def _with_cell_files(d: Path) -> dict[str, dict]:
-    """Give each fake cell what ``augstudy run`` stores beside it: config.json, failed.json, an lr column."""
-    rows = {r["cell_id"]: r for r in csv.DictReader(open(d / "results.csv"))}
-    for cid, r in rows.items():
-        c = d / "cells" / cid
-        labels = {k: r[k] for k in ("pipeline", "method", "op1", "op2") if r[k]} | {"seed": int(r["seed"])}
-        (c / "config.json").write_text(json.dumps({"cell_id": cid, "method": r["method"], "seed": int(r["seed"]),
-                                                   "training": {"epochs": 4, "lr": 0.002}, "labels": labels}))
-        if r["status"] == "failed":
-            (c / "failed.json").write_text(json.dumps({"cell_id": cid, "status": "failed", "error": r["error"]}))
-        elif (c / "curve.csv").is_file():
-            lines = (c / "curve.csv").read_text().splitlines()
-            (c / "curve.csv").write_text("epoch,loss,lr\n" + "".join(f"{ln},{0.002 / int(ln.split(',')[0])}\n" for ln in lines[1:]))
-    return rows
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +58,16 @@ class Page:
         return self.page.evaluate("([s, n]) => [...document.querySelectorAll('.js-plotly-plot')[n].querySelectorAll(s)]"
                                   ".map(e => e.textContent)", [selector, n])
 
-    def hover(self, xy) -> str:
+    def hover(self, xy, expect: str = "") -> str:
+        """Move the mouse to ``xy``; wait until Plotly's hover label shows (and holds ``expect``); its text."""
         self.page.mouse.move(*xy)
-        self.page.wait_for_selector(".hoverlayer .hovertext")
+        self.page.wait_for_function("t => [...document.querySelectorAll('.hoverlayer .hovertext')]"
+                                    ".some(e => e.textContent.includes(t))", arg=expect)
         return self.page.evaluate("[...document.querySelectorAll('.hoverlayer .hovertext')].map(e => e.textContent).join(' | ')")
 
-    def click(self, xy) -> None:
+    def click(self, xy, expect: str) -> None:
+        """Click at ``xy`` once the hover label there shows ``expect`` (Plotly clicks what it last hovered)."""
+        self.hover(xy, expect)
         self.page.mouse.click(*xy)
         self.page.wait_for_selector("#curve .scatterlayer .trace")
 
@@ -94,19 +82,19 @@ OPS = ("crop", "color", "blur")
 
 def test_pairwise_report_with_failed_and_diverged_cells_as_a_person_sees_it(tmp_path, browser):
     d = write_study(tmp_path, operators=OPS, seeds=(0, 1), status={("color", "crop"): "failed", ("blur", "blur"): "diverged"})
-    rows = _with_cell_files(d)
+    rows = add_run_files(d)
     plot_study(d)
     page = Page(browser, d / "figures" / "report.html")
     labels = page.texts(".heatmaplayer .heatmap-label text")
     assert len([t for t in labels if t.strip()]) == 7  # one value per cell with a done seed
     assert len(page.texts(".scatterlayer .point")) == 2  # an x on the failed and the diverged cell
     mean = sum(float(r["linear_top1"]) for r in rows.values() if r["pipeline"] == "crop + color") / 2
-    tip = page.hover(page.point(0, "color", "crop"))  # row crop (1st), column color (2nd)
+    tip = page.hover(page.point(0, "color", "crop"), "crop + color")  # row crop (1st), column color (2nd)
     assert "crop + color" in tip and f"mean {mean:.2f}" in tip and "seeds 2" in tip
     assert f"{mean:.1f}" in labels
-    tip = page.hover(page.point(0, "crop", "color"))
+    tip = page.hover(page.point(0, "crop", "color"), "color + crop")
     assert "color + crop" in tip and "failed" in tip
-    page.click(page.point(0, "color", "crop"))
+    page.click(page.point(0, "color", "crop"), "crop + color")
     curves = page.page.evaluate("document.getElementById('curve').data.map(t => [t.name, t.y])")
     (cid0, cid1) = [c for c, r in rows.items() if r["pipeline"] == "crop + color"]
     want = [float(r["loss"]) for r in csv.DictReader(open(d / "cells" / cid0 / "curve.csv"))]
@@ -119,24 +107,24 @@ def test_pairwise_report_with_failed_and_diverged_cells_as_a_person_sees_it(tmp_
 
 def test_one_cell_report_and_a_sweep_report(tmp_path, browser):
     one = write_study(tmp_path, name="one", operators=("crop",))
-    _with_cell_files(one)
+    add_run_files(one)
     plot_study(one)
     page = Page(browser, one / "figures" / "report.html")
-    assert page.texts(".heatmaplayer .heatmap-label text") != [] and len(page.texts(".heatmaplayer .heatmap-label text")) == 1
-    assert "crop" in page.hover(page.point(0, "crop", "crop"))
-    page.click(page.point(0, "crop", "crop"))
+    assert len(page.texts(".heatmaplayer .heatmap-label text")) == 1  # the one cell's value
+    assert "crop" in page.hover(page.point(0, "crop", "crop"), "crop")
+    page.click(page.point(0, "crop", "crop"), "crop")
     assert "training.epochs: 4" in page.page.inner_text("#cell")
     page.close()
 
     sweep = write_study(tmp_path, name="sw", kind="sweep", methods=("simclr", "supervised"), status={"1/4": "failed"})
-    _with_cell_files(sweep)
+    add_run_files(sweep)
     plot_study(sweep)
     page = Page(browser, sweep / "figures" / "report.html")
     assert len(page.texts(".scatterlayer .trace")) == 6  # simclr, supervised, an x trace for each one's failed column, the paper's two rows
     points = page.page.evaluate("[...document.querySelectorAll('.js-plotly-plot')[0].querySelectorAll('.scatterlayer .trace')]"
                                 ".map(t => t.querySelectorAll('.points .point').length)")
     assert points[:4] == [4, 1, 4, 1]  # a point per column with a done seed, an x on the failed one
-    tip = page.hover(page.point(0, "1/2"))
+    tip = page.hover(page.point(0, "1/2"), "1/2")
     assert "1/2" in tip and "mean" in tip
     assert "SimCLR (paper)" in page.page.inner_text("table.t1")
     page.close()

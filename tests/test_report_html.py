@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from report_fixtures import write_study
+from report_fixtures import add_run_files, write_study
 
 from augstudy.report import plot_all, plot_study
 
@@ -53,11 +53,7 @@ def test_report_one_cell_study_and_index(tmp_path):
 def test_147_cell_report_with_every_cells_curve_stays_under_5_mb(tmp_path):
     ops = ("crop", "cutout", "color", "sobel", "noise", "blur", "rotate")
     d = write_study(tmp_path, operators=ops, seeds=(0, 1, 2), epochs=22)
-    for c in (d / "cells").iterdir():  # what a run stores beside: the config and the lr column
-        (c / "config.json").write_text(json.dumps({"cell_id": c.name, "seed": 0, "training": {"epochs": 22, "lr": 0.004},
-                                                   "labels": {"pipeline": c.name}}))
-        lines = (c / "curve.csv").read_text().splitlines()[1:]
-        (c / "curve.csv").write_text("epoch,loss,lr\n" + "".join(f"{ln},{0.004 / (1 + i)!r}\n" for i, ln in enumerate(lines)))
+    add_run_files(d, epochs_lr=0.004, training={"epochs": 22, "lr": 0.004})  # config.json and lr, as a run stores
     plot_study(d)
     page = (d / "figures" / "report.html").read_text()
     assert len(page.encode()) < 5_000_000

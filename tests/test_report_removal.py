@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from augstudy.errors import AugstudyError
 from augstudy.report import plot_study
 from augstudy.report.heatmap import method_label
 from augstudy.report.removal import gaps, load_table17, rank_correlations, removal_table
@@ -103,5 +104,10 @@ def test_a_list_study_without_baseline_draws_no_drop_chart(tmp_path):
     d = _study(tmp_path, baseline=None)
     written = {p.name for p in plot_study(d)}
     assert "bars_linear_top1.png" in written and not any(n.startswith("removal") for n in written)
-    with pytest.raises(ValueError, match="names no baseline"):
+    with pytest.raises(AugstudyError, match="names no baseline"):
         removal_table(load_study(d))
+
+
+def test_policies_not_run_yet_are_left_out(tmp_path):
+    rem = removal_table(load_study(_study(tmp_path, missing=["Remove flip"])))
+    assert rem.policies == [BASE, COLOR, CROP, MINE]

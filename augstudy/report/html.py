@@ -76,7 +76,8 @@ def _hover(r) -> str:
         s += f" [{r['lower']:.2f}, {r['upper']:.2f}]"
     elif pd.notna(r.get("std")):
         s += f" ± {r['std']:.2f} (sd)"
-    s += f"<br>seeds {int(r['n_seeds']) if pd.notna(r['n_seeds']) else 0}<br>cells {r.get('cells') or '-'}"
+    cells = r.get("cells") if isinstance(r.get("cells"), str) and r.get("cells") else "-"
+    s += f"<br>seeds {int(r['n_seeds']) if pd.notna(r['n_seeds']) else 0}<br>cells {cells}"
     if isinstance(r.get("statuses"), str) and r["statuses"] != "done" and not r["statuses"].startswith("done x"):
         s += f"<br>runs: {r['statuses']}" + (f"<br>{html.escape(r['errors'][:120])}" if r.get("errors") else "")
     return s
@@ -236,7 +237,7 @@ def cells_data(study: StudyResults) -> tuple[dict, dict]:
             continue
         c: dict = {}
         if (d / "config.json").is_file():
-            configs[cid] = {k: v for k, v in _flat(json.loads((d / "config.json").read_text())).items() if k != "cell_id"}
+            configs[cid] = {k: v for k, v in _flat(json.loads((d / "config.json").read_text())).items() if k not in ("cell_id", "labels.cell_id")}
         m = next((json.loads((d / f).read_text()) for f in ("metrics.json", "failed.json") if (d / f).is_file()), {})
         c["status"] = m.get("status", "?")
         if m.get("error"):

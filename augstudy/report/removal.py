@@ -91,12 +91,14 @@ def removal_table(study: StudyResults, metric: str = "linear_top1", baseline: Op
     baseline = baseline or baseline_of(study)
     if baseline is None:
         raise AugstudyError(f"{study.path}: not a removal study (its list grid names no baseline)")
-    policies = [baseline] + [p for p in study.order if p != baseline]
+    t = study.table
+    done = t[(t["status"] == "done") & np.isfinite(pd.to_numeric(t[metric], errors="coerce"))] if metric in t else t.iloc[:0]
+    # policies with no row at all (not run yet, e.g. a study run with --only) are left out; the summary lists them
+    present = set(t["pipeline"])
+    policies = [baseline] + [p for p in study.order if p != baseline and p in present]
     methods = list(study.methods)
     frames = {k: pd.DataFrame(np.nan, index=policies, columns=methods, dtype=float)
               for k in ("top1", "top1_se", "n", "drop", "drop_se", "drop_n", "paper_drop")}
-    t = study.table
-    done = t[(t["status"] == "done") & np.isfinite(pd.to_numeric(t[metric], errors="coerce"))] if metric in t else t.iloc[:0]
     for m in methods:
         per_seed = done[done["method"] == m].pivot_table(index="seed", columns="pipeline", values=metric, aggfunc="mean")
         paper = paper_top1(m)
