@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import traceback
 from pathlib import Path
 from typing import List, Optional
 
@@ -14,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import USER_ERRORS
+from .errors import USER_ERRORS, ParamsError, bug_line
+from .signals import exit_code, handle_signals, signal_name
 
 app = typer.Typer(
     help="augstudy: which augmentations, and which compositions of them, make good self-supervised representations.",
@@ -25,19 +27,30 @@ app = typer.Typer(
 data_app = typer.Typer(help="Datasets: inspect the registered datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console(stderr=True)
+#: typer's own exceptions (an exit status, an abort, a usage error): not bugs
+_TYPER_FLOW = (typer.Exit, typer.Abort, *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"))
 
 
 def user_errors(fn):
-    """Print user errors as one red line and exit 2, instead of a traceback."""
+    """Bad input: one red line, exit 2. An interrupt: one line, exit 130/143. A bug: its traceback and one line."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as e:
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
+        except KeyboardInterrupt as e:
+            if not getattr(e, "reported", False):
+                console.print(f"[yellow]interrupted[/] ({signal_name(e)})", highlight=False)
+            raise typer.Exit(exit_code(e))
+        except _TYPER_FLOW:
+            raise  # typer's own: an exit status, an abort, a usage error
+        except Exception as e:
+            traceback.print_exc()
+            console.print(f"[bold red]bug:[/] {escape(bug_line(e))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
 
     return wrapper
 
@@ -60,9 +73,19 @@ def run(
     try:
         df = run_study(study, out=out, workers=workers, scheduler=scheduler, dry_run=dry_run, force=force, only=only,
                        add_records=add_records)
-    except KeyboardInterrupt:
-        raise typer.Exit(130)
-    if not dry_run and (df["status"] == "failed").any():
+    except KeyboardInterrupt as e:
+        if not getattr(e, "reported", False):
+            console.print(f"[yellow]interrupted[/] ({signal_name(e)}) before any cell started; nothing was written",
+                          highlight=False)
+        raise typer.Exit(exit_code(e))
+    if dry_run:
+        return
+    if len(df) and not (df["status"] == "done").any():
+        counts = ", ".join(f"{n} {k}" for k, n in df["status"].value_counts().items())
+        console.print(f"[bold red]no cell produced a usable result[/] ({counts}): see the errors above and "
+                      "each cell's log.txt", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    if (df["status"] == "failed").any():
         raise typer.Exit(1)
 
 
@@ -76,7 +99,7 @@ def plot(
     from .report import plot_all
 
     if metric not in ("linear_top1", "knn_top1"):
-        raise ValueError(f"--metric {metric!r}: expected linear_top1 or knn_top1")
+        raise ParamsError(f"--metric {metric!r}: expected linear_top1 or knn_top1")
     for written in plot_all(path, metric=metric):
         typer.echo(str(written))
 
@@ -99,6 +122,22 @@ def compare(
     typer.echo(f"{metric}: {a} - {b} = {r.difference:+.2f} points, 95% interval [{r.lower:.2f}, {r.upper:.2f}], "
                f"p = {r.p_value:.3g}, {r.n_seeds} seed(s) ({r.how()})")
     typer.echo(r.sentence(a, b))
+
+
+@app.command()
+@user_errors
+def check(
+    results: Path = typer.Argument(..., help="A study's results directory (results/<study>/)."),
+    repair: bool = typer.Option(False, "--repair", help="Repair what was found: set damaged cells and files aside, rewrite the table from the cells."),
+) -> None:
+    """Verify a results folder: every cell readable, ids matching folders and configs, the table matching the cells."""
+    from .study.check import check_store
+
+    report = check_store(results, repair=repair)
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -144,11 +183,11 @@ def parse_key_values(pairs: Optional[List[str]], flag: str = "--param") -> dict:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"{flag} {pair!r}: expected key=value, e.g. {flag} size=64")
+            raise ParamsError(f"{flag} {pair!r}: expected key=value, e.g. {flag} size=64")
         try:
             out[key.strip()] = yaml.safe_load(value) if value.strip() else None
         except yaml.YAMLError:
-            raise ValueError(f"{flag} {pair!r}: the value is not a valid YAML scalar or list") from None
+            raise ParamsError(f"{flag} {pair!r}: the value is not a valid YAML scalar or list") from None
     return out
 
 
@@ -199,6 +238,32 @@ def ops_list(
     Console().print(table)
 
 
+@app.command("methods")
+@user_errors
+def methods_list(
+    plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Also import this module of methods (repeatable), as a study file's plugins: list."),
+) -> None:
+    """List every registered training method (built-ins and plugins) with its params and defaults."""
+    from rich.table import Table
+
+    from .registry import load_module
+    from .train.method import REGISTRY
+
+    for module in plugin or []:
+        load_module(module)
+    table = Table(show_lines=False, box=None, pad_edge=False)
+    for col in ("method", "params (default)", "what it is"):
+        table.add_column(col, overflow="fold")
+    for name, cls in REGISTRY.items():
+        params = "\n".join(f"{k}={f.default!r}" for k, f in cls.Params.model_fields.items()) or "-"
+        builtin = cls.__module__.startswith("augstudy.train.methods.")
+        doc = (sys.modules[cls.__module__].__doc__ if builtin else cls.__doc__) or ""
+        what = " ".join(doc.strip().split("\n\n")[0].split())
+        table.add_row(name, escape(params), escape(what.split(": ")[0] if builtin else what))
+        table.add_row("", "", "")
+    Console().print(table)
+
+
 def _preview_images(source: Optional[str], size: int, count: int):
     """Images for ``augstudy preview``: an image file, a folder, a registered dataset name, or drawn samples."""
     from .ops.preview import load_images, sample_images
@@ -236,7 +301,7 @@ def preview(
     load_plugins(plugin or [])
     specs = _split_specs(ops)
     if not specs:
-        raise ValueError("--ops is empty; give operator names, e.g. --ops crop,color,blur (see `augstudy ops`)")
+        raise ParamsError("--ops is empty; give operator names, e.g. --ops crop,color,blur (see `augstudy ops`)")
     typer.echo(str(save_preview(out, specs, _preview_images(input, size, count), draws=draws, seed=seed)))
 
 
@@ -254,8 +319,10 @@ def _split_specs(text: str) -> list[str]:
     return [s for s in specs if s]
 
 
-def main() -> None:  # pragma: no cover - entry point
-    app()
+def main() -> None:
+    """The ``augstudy`` entry point: every command runs under augstudy's SIGINT/SIGTERM handlers."""
+    with handle_signals():
+        app()
 
 
 if __name__ == "__main__":  # pragma: no cover

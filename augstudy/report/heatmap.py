@@ -29,11 +29,14 @@ METRIC_LABELS = {
     "linear_top1_z": "linear-eval top-1 on g(h) (%)",
     "knn_top1_z": "kNN top-1 on g(h) (%)",
 }
-METHOD_LABELS = {"simclr": "SimCLR", "supervised": "Supervised"}
+METHOD_LABELS = {"simclr": "SimCLR", "supervised": "Supervised", "byol": "BYOL", "moco": "MoCo v2",
+                 "vicreg": "VICReg", "barlow_twins": "Barlow Twins"}
 
 
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+    """A method's display name; a spec with params keeps them: ``moco(queue_size=1024)`` -> ``MoCo v2(queue_size=1024)``."""
+    name, paren, rest = str(method).partition("(")
+    return METHOD_LABELS.get(name, name) + paren + rest
 
 
 def grid_annotations(grid: Grid, multiline: bool = True, std: bool = True) -> np.ndarray:

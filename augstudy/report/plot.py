@@ -13,6 +13,8 @@ from .comparison import compare_with_paper, comparison_figure
 from .curves import curves_figure
 from .html import index_row, write_index, write_report
 from .heatmap import METRIC_LABELS, heatmap_figure, method_label, title_for
+from .methods import methods_section
+from .removal import baseline_of, removal_sections
 from .results import METRICS, StudyResults, load_study, study_dirs
 from .strength import (strength_figure, strength_rho, strength_rho_interval, strength_table, to_markdown,
                        write_tables)
@@ -92,6 +94,8 @@ def _list(study: StudyResults, metric: str, out: Path, sfx: str, written: list[P
     text = md_table(["pipeline", *map(method_label, grid.rows)], rows)
     after = "\n".join(best_worst(grid.row(i), who=method_label(m), metric=metric) for i, m in enumerate(grid.rows))
     sections.append(Section("Pipelines", text, [f"{stem.name}.png"], after))
+    if baseline_of(study) is not None:  # a removal study (BYOL Table 17): drops from the baseline
+        removal_sections(study, metric, out, sfx, written, sections)
     return {m: grid.row(i) for i, m in enumerate(grid.rows)}
 
 
@@ -104,11 +108,17 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     """
     study = load_study(study_dir)
     _check_metric(study, metric)
+    if study.kind == "search":  # leaderboard, history, importances (augstudy/report/search.py)
+        from .search import plot_search
+
+        return plot_search(study, metric)
     out = study.path / "figures"
     written: list[Path] = []
     sections: list[Section] = []
     draw = {"pairwise": _pairwise, "sweep": _sweep, "list": _list}[study.kind]
     grids = draw(study, metric, out, metric, written, sections)
+    if len(grids) > 1:  # several methods: a method x policy table, and where their rankings agree
+        sections.append(methods_section(grids, metric, out, metric, study.name, study.n_seeds, written))
     rho = study.cache.get(f"comparison:{metric}")
     sections.append(statistics_section(study, metric, rho.describe() if rho is not None else study.cache.get(f"rho:{metric}", "")))
     stats_name = "intervals.csv" if metric == DEFAULT_METRIC else f"intervals_{metric}.csv"
@@ -129,7 +139,7 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     written.append(write_text(out / name, summary))
     if metric == DEFAULT_METRIC:
         rho = _rho_text(grids, study, metric) if study.kind == "pairwise" else ""
-        written.append(write_report(study, metric, summary, f"<p>{rho}</p>" if rho else ""))
+        written.append(write_report(study, metric, summary, f"<p>{rho}</p>" if rho else ""))  # the paper comparison is drawn in the page
     return written
 
 

@@ -5,20 +5,17 @@ it never imports the training or study code.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .. import schema
-from ..errors import AugstudyError
+from .. import results_table
+from ..errors import AugstudyError, PathError
 from ..schema import METRICS  # noqa: F401  (re-exported: the metrics a report can show)
 
-GRID_KINDS = ("pairwise", "sweep", "list")
-_REQUIRED = ("method", "seed", "status")
-_TEXT_COLUMNS = tuple(schema.of_kind("text"))
+GRID_KINDS = ("pairwise", "sweep", "list", "search")
 
 
 @dataclass
@@ -64,37 +61,18 @@ class StudyResults:
 
 
 def has_results(path: Path) -> bool:
-    """Whether ``path`` is a study directory (holds ``results.csv`` or ``results.parquet``)."""
-    return (Path(path) / "results.csv").is_file() or (Path(path) / "results.parquet").is_file()
+    """Whether ``path`` is a study directory (a results table, or study.json with its cells)."""
+    return results_table.is_study_dir(path)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    csv, pq = path / "results.csv", path / "results.parquet"
-    if csv.is_file():
-        try:
-            table = pd.read_csv(csv, dtype={c: "string" for c in _TEXT_COLUMNS}, keep_default_na=True)
-        except pd.errors.EmptyDataError:
-            raise AugstudyError(f"{csv}: the file is empty; expected a results table written by `augstudy run`") from None
-        src = csv
-    elif pq.is_file():
-        table, src = pd.read_parquet(pq), pq
-    else:
-        raise AugstudyError(
-            f"{path}: no results.csv or results.parquet here; expected a study directory written by `augstudy run` "
-            "(results/<study>/) or a folder of them"
-        )
-    missing = [c for c in _REQUIRED if c not in table.columns]
-    if missing:
-        raise AugstudyError(f"{src}: missing column(s) {', '.join(missing)}; expected the results table of `augstudy run`")
+def _read_table(path: Path) -> tuple[pd.DataFrame, dict]:
+    """The table (rebuilt from cells/ by the one loader, :mod:`augstudy.results_table`) and study.json."""
+    found = results_table.load(path)
+    table, src = found.table, path / (found.source or "results.csv")
     if table.empty:
-        raise AugstudyError(f"{src}: the results table has no rows yet; run the study first (`augstudy run`)")
-    for c in _TEXT_COLUMNS:
-        if c in table.columns:
-            table[c] = table[c].astype(object).where(table[c].notna(), None)
-    for c in schema.of_kind("float"):
-        if c in table.columns:
-            table[c] = pd.to_numeric(table[c], errors="coerce")
-    return table.reset_index(drop=True)
+        raise AugstudyError(f"{src if found.source != 'cells' else path / 'cells'}: the results table has no rows yet; "
+                            "run the study first (`augstudy run`)")
+    return table.reset_index(drop=True), found.meta
 
 
 def _pipeline_label(row: pd.Series) -> str:
@@ -108,17 +86,11 @@ def load_study(path: Path | str) -> StudyResults:
     """Read a study directory; raise a one-line ``AugstudyError`` naming the path when it is not one."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such directory; expected a study directory written by `augstudy run`")
+        raise PathError(f"{path}: no such directory; expected a study directory written by `augstudy run`")
     if not path.is_dir():
-        raise NotADirectoryError(f"{path}: not a directory; expected a study directory written by `augstudy run`")
-    table = _read_table(path)
-    meta: dict[str, Any] = {}
-    if (path / "study.json").is_file():
-        try:
-            meta = json.loads((path / "study.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise AugstudyError(f"{path / 'study.json'}: not valid JSON ({e.msg}, line {e.lineno})") from None
-    grid = meta.get("grid") or {}
+        raise PathError(f"{path}: not a directory; expected a study directory written by `augstudy run`")
+    table, meta = _read_table(path)
+    grid = meta.get("grid") if isinstance(meta.get("grid"), dict) else {}
     kind = grid.get("kind")
     if kind is None and "grid" in table.columns and table["grid"].notna().any():
         kind = str(table["grid"].dropna().iloc[0])
@@ -147,9 +119,9 @@ def study_dirs(path: Path | str) -> list[Path]:
     """``path`` itself if it is a study directory, else the study directories directly under it (sorted)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such directory; expected results/<study>/ or a folder of them")
+        raise PathError(f"{path}: no such directory; expected results/<study>/ or a folder of them")
     if not path.is_dir():
-        raise NotADirectoryError(f"{path}: not a directory; expected results/<study>/ or a folder of them")
+        raise PathError(f"{path}: not a directory; expected results/<study>/ or a folder of them")
     if has_results(path):
         return [path]
     found = sorted(p for p in path.iterdir() if p.is_dir() and has_results(p))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -39,6 +40,16 @@ def _owner_alive(info: dict) -> bool:
     return recorded is None or abs(started - float(recorded)) < 1.0
 
 
+def _parse(path: Path) -> dict:
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    ok = (isinstance(info, dict) and isinstance(info.get("pid", -1), int)
+          and isinstance(info.get("process_started"), (int, float, type(None))))
+    return info if ok else {}
+
+
 class StudyLock:
     """Context manager: hold ``<study_dir>/.lock`` while running; released on exit."""
 
@@ -47,10 +58,8 @@ class StudyLock:
         self.held = False
 
     def _read(self) -> dict:
-        try:
-            return json.loads(self.path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError, ValueError):
-            return {}
+        """The lock's owner; {} when the file is missing, being written, or garbage (not a JSON object)."""
+        return _parse(self.path)
 
     def acquire(self) -> "StudyLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,6 +73,13 @@ class StudyLock:
                 if not info:  # being written right now, or garbage left by a crash
                     time.sleep(0.2)
                     info = self._read()
+                if not info and self.path.exists():
+                    try:
+                        held = self.path.read_text(errors="replace")[:40]
+                    except OSError:
+                        held = "?"
+                    print(f"damaged file {self.path}: not a lock written by augstudy ({held!r}); taken over",
+                          file=sys.stderr)
                 if info and _owner_alive(info):
                     raise StudyLockedError(
                         f"study folder {self.path.parent} is in use by process {info.get('pid')} on "
@@ -84,10 +100,7 @@ class StudyLock:
             os.replace(self.path, aside)
         except FileNotFoundError:
             return
-        try:
-            moved = json.loads(aside.read_text())
-        except (OSError, ValueError):
-            moved = {}
+        moved = _parse(aside)
         if moved and moved != stale:  # another taker already replaced it: that lock is live
             os.replace(aside, self.path)
         else:

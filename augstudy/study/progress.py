@@ -45,6 +45,7 @@ class Reporter:
         self.task = None
         self.total = 0
         self.count = 0
+        self.best: Optional[tuple[float, str]] = None  # (linear top-1, progress text) of the best done cell
 
     def print(self, text: str) -> None:
         if self.enabled:
@@ -81,10 +82,15 @@ class Reporter:
             self.progress.start()
             self.task = self.progress.add_task("cells", total=len(todo), best="")
 
-    def cell_done(self, cell: Cell, row: Optional[dict], df: pd.DataFrame) -> None:
+    def cell_done(self, cell: Cell, row: Optional[dict], df: Optional[pd.DataFrame] = None) -> None:
+        """One line for a finished cell; O(1): the best cell so far is kept, not searched for (``df`` is unused)."""
         self.count += 1
         if not self.enabled or row is None:
             return
+        top1 = row.get("linear_top1")
+        if row["status"] == "done" and isinstance(top1, (int, float)) and math.isfinite(top1) \
+                and (self.best is None or top1 > self.best[0]):
+            self.best = (float(top1), escape(f"best: {row['pipeline']} [{row['method']}] {top1:.1f}%"))
         status = row["status"]
         colour = {"done": "green", "diverged": "yellow"}.get(status, "red")
         secs = row.get("train_seconds")
@@ -95,11 +101,13 @@ class Reporter:
         width = len(str(self.total))
         self.print(f"[{self.count:>{width}}/{self.total}] [{colour}]{status:<8}[/] {escape(str(cell)):<40} {detail}")
         if self.progress is not None:
-            self.progress.update(self.task, advance=1, best=_best(df))
+            self.progress.update(self.task, advance=1, best=self.best[1] if self.best else "")
 
-    def interrupted(self, finished: int, todo: int) -> None:
+    def interrupted(self, finished: int, todo: int, signal_name: str = "SIGINT") -> None:
+        """One line: what was kept and how to go on."""
         self.stop()
-        self.print(f"[yellow]interrupted[/]: {finished} of {todo} cells finished and saved; rerun the same command to resume")
+        self.print(f"[yellow]interrupted[/] ({signal_name}): {finished} of {todo} cells finished and saved; "
+                   f"rerun the same command to resume")
 
     def stop(self) -> None:
         if self.progress is not None:
@@ -120,14 +128,6 @@ class Reporter:
             self.print(f"[red]failed[/] {r['cell_id']} {where}: {escape(str(r['error'])[:300])}")
 
 
-def _best(df: pd.DataFrame) -> str:
-    done = df[df["status"] == "done"].dropna(subset=["linear_top1"])
-    if done.empty:
-        return ""
-    r = done.loc[done["linear_top1"].idxmax()]
-    return escape(f"best: {r['pipeline']} [{r['method']}] {r['linear_top1']:.1f}%")
-
-
 def summary_table(spec: StudySpec, df: pd.DataFrame) -> Table:
     """Linear-probe top-1 (mean over seeds): a 1st x 2nd matrix per method for pairwise grids, else a list."""
     done = df[df["status"] == "done"]
@@ -143,7 +143,10 @@ def summary_table(spec: StudySpec, df: pd.DataFrame) -> Table:
             for a in ops:
                 t.add_row(method if a == ops[0] else "", a, *(_pct(m.get((a, b))) for b in ops))
         return t
-    t = Table(title="mean over seeds", title_justify="left")
+    search = spec.grid.kind == "search"
+    if search:  # the final retrains: the selected policies on the test split (trials are on the validation split)
+        df = df[df["split"] == "test"]
+    t = Table(title="top policies retrained and tested, mean over seeds" if search else "mean over seeds", title_justify="left")
     for col in ("pipeline", "method", "seeds", "linear top-1 %", "kNN top-1 %", "failed"):
         t.add_column(col, justify="right" if col not in ("pipeline", "method") else "left")
     for (pipe, method), g in df.groupby(["pipeline", "method"], sort=False):

@@ -1,16 +1,16 @@
-"""The results store: ``<output>/<study>/`` with ``study.json``, ``results.csv``/``.parquet`` and ``cells/``.
+"""The results store: ``<output>/<study>/`` with ``study.json``, ``cells/`` and the derived ``results.csv``/``.parquet``.
 
-Every file is written atomically (temp file + rename). A cell is done iff its ``metrics.json``
-exists, and ``metrics.json`` is the last file a cell writes, so a half-written cell is never read
-as done. A failed cell writes ``failed.json`` instead (it is retried on the next run). The table is
-rebuilt from ``cells/`` at start and after every finished cell, so it never disagrees with them.
+``cells/`` is the truth (see :mod:`augstudy.results_table`, the one loader every reader uses). Every file
+is written atomically (temp file + rename). A cell is done iff its ``metrics.json`` is readable and
+agrees with its folder and config, and ``metrics.json`` is the last file a cell writes, so a
+half-written cell is never read as done. A failed cell writes ``failed.json`` instead (it is retried on
+the next run). The table is built from ``cells/`` once at the start of a run and then updated row by row
+as cells finish (no re-reading of every cell); its files are rewritten at most about once a second
+while cells stream in, and at the end of the run.
 """
 from __future__ import annotations
 
-import io
-import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -18,6 +18,7 @@ from typing import Any, Iterable, Optional
 import pandas as pd
 
 from .. import records, schema
+from .. import results_table as rt
 from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401  (re-exported)
 from .grid import Cell
 
@@ -25,26 +26,23 @@ COLUMNS = schema.names()
 FINISHED = schema.FINISHED
 
 
-def _read_json(path: Path) -> Optional[dict]:
-    """The JSON object in ``path``; None when missing, unreadable or not an object (see ``StudyStore.damage``)."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-# what a readable metrics.json must hold (CellResult.to_dict()); a file without them is damaged
-_METRIC_KEYS = {"cell_id": str, "status": str}
-
-
 class StudyStore:
     """The results folder of one study."""
+
+    #: Rewrite the table files at most this often while cells finish (seconds), and never more than
+    #: 1/20 of the time: writing 10,000 rows takes ~0.1 s, which would dominate a fast study.
+    table_interval = 1.0
 
     def __init__(self, root: Path | str, study: str = "", grid: str = "") -> None:
         self.root = Path(root)
         self.study = study or self.root.name
         self.grid = grid
+        self._rows: Optional[list[Optional[dict]]] = None  # the table, one slot per cell in spec order
+        self._labels: list[dict] = []
+        self._slots: dict[str, list[int]] = {}
+        self._dirty = False
+        self._last_write = 0.0
+        self._write_cost = 0.0
 
     @property
     def cells_dir(self) -> Path:
@@ -53,47 +51,21 @@ class StudyStore:
     def cell_dir(self, cell_id: str) -> Path:
         return self.cells_dir / cell_id
 
+    def read(self, cell_id: str) -> rt.CellFiles:
+        """The cell's files, read once (see :func:`augstudy.results_table.read_cell`)."""
+        return rt.read_cell(self.cell_dir(cell_id))
+
     def is_done(self, cell_id: str) -> bool:
-        """True iff the cell's metrics.json is readable and matches the schema and its folder."""
+        """True iff the cell's metrics.json is readable and matches the schema, its folder and its config."""
         return self.metrics(cell_id) is not None
 
     def damage(self, cell_id: str) -> Optional[str]:
         """Why the stored cell ``cell_id`` is damaged (its files exist but cannot be used), or None."""
-        d = self.cell_dir(cell_id)
-        for name in ("metrics.json", "failed.json"):
-            path = d / name
-            if not path.exists():
-                continue
-            try:
-                data = json.loads(path.read_text())
-            except (OSError, ValueError) as e:
-                return f"{path} cannot be read ({type(e).__name__}: {e})"
-            if not isinstance(data, dict):
-                return f"{path} holds a {type(data).__name__}, not an object"
-            for key, kind in _METRIC_KEYS.items():
-                if not isinstance(data.get(key), kind):
-                    return f"{path} has no valid {key!r}"
-            if data["cell_id"] != cell_id:
-                return f"{path} records cell_id {data['cell_id']!r}, not its folder's {cell_id!r}"
-        config = d / "config.json"
-        if config.exists() and ((d / "metrics.json").exists() or (d / "failed.json").exists()):
-            cfg = _read_json(config)
-            if cfg is None:
-                return f"{config} cannot be read or is not an object"
-            if cfg.get("cell_id") != cell_id:
-                return f"{config} records cell_id {cfg.get('cell_id')!r}, not its folder's {cell_id!r}"
-        return None
+        return self.read(cell_id).damage
 
     def set_aside(self, cell_id: str) -> Path:
         """Move a damaged cell to ``cells/<id>.damaged-<UTC time>/`` (kept, never deleted); call under the lock."""
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        target = self.cells_dir / f"{cell_id}.damaged-{stamp}"
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.cells_dir / f"{cell_id}.damaged-{stamp}-{n}"
-        self.cell_dir(cell_id).rename(target)
-        return target
+        return rt.set_aside(self.cell_dir(cell_id))
 
     def remove_partial_writes(self) -> int:
         """Delete the temp files of atomic writes cut short (a run killed mid-write); call under the lock."""
@@ -103,66 +75,103 @@ class StudyStore:
         return len(stale)
 
     def metrics(self, cell_id: str) -> Optional[dict]:
-        m = _read_json(self.cell_dir(cell_id) / "metrics.json")
-        return m if m is not None and self.damage(cell_id) is None else None
+        c = self.read(cell_id)
+        return c.record if c.kind == "metrics" else None
 
     def failure(self, cell_id: str) -> Optional[dict]:
-        f = _read_json(self.cell_dir(cell_id) / "failed.json")
-        return f if f is not None and self.damage(cell_id) is None else None
+        c = self.read(cell_id)
+        return c.record if c.kind == "failed" else None
 
     def write_cell(self, cell: Cell, outcome: dict) -> None:
-        """Write a finished cell: config, curve, log, then metrics.json (done) or failed.json (failed)."""
+        """Write a finished cell: config, curve, log, then metrics.json (done) or failed.json (failed).
+
+        While a table is open (:meth:`rebuild_table`), the cell's rows are updated in place and the
+        table files rewritten when due (:meth:`write_table` writes them now).
+        """
         d = self.cell_dir(cell.id)
-        atomic_write_json(d / "config.json", {**cell.config.canonical(), "cell_id": cell.id, "labels": cell.labels()})
+        atomic_write_json(d / "config.json", {**cell.config.canonical(), "cell_id": cell.id, "labels": cell.labels(),
+                                              "id_basis": cell.config.id_basis()})
         atomic_write_text(d / "log.txt", outcome.get("log") or "")
         metrics = outcome.get("metrics")
         if metrics is None:  # the cell raised
-            atomic_write_json(d / "failed.json", {"cell_id": cell.id, "status": "failed",
-                                                 "error": outcome.get("error"), "traceback": outcome.get("traceback"),
-                                                 "device": outcome.get("device")})
+            record = {"cell_id": cell.id, "status": "failed", "error": outcome.get("error"),
+                      "traceback": outcome.get("traceback"), "device": outcome.get("device")}
+            atomic_write_json(d / "failed.json", record)
             (d / "metrics.json").unlink(missing_ok=True)  # --force: a failure replaces an old result
-            return
-        losses = metrics.get("loss_per_epoch") or []
-        atomic_write_text(d / "curve.csv", "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses)))
-        (d / "failed.json").unlink(missing_ok=True)
-        if outcome.get("predictions"):  # per-example records, before metrics.json (the last file a cell writes)
-            records.write_cell(d, outcome["predictions"])
         else:
-            (d / records.FILE).unlink(missing_ok=True)  # --force without records: no stale ones beside new metrics
-        atomic_write_json(d / "metrics.json", metrics)
+            record = metrics
+            losses = metrics.get("loss_per_epoch") or []
+            lrs = metrics.get("lr_per_epoch") or []
+            if len(lrs) == len(losses) and losses:  # the learning rate too, when the trainer recorded it
+                curve = "epoch,loss,lr\n" + "".join(f"{i + 1},{v!r},{r!r}\n" for i, (v, r) in enumerate(zip(losses, lrs)))
+            else:
+                curve = "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses))
+            atomic_write_text(d / "curve.csv", curve)
+            (d / "failed.json").unlink(missing_ok=True)
+            if outcome.get("predictions"):  # per-example records, before metrics.json (the last file a cell writes)
+                records.write_cell(d, outcome["predictions"])
+            else:
+                (d / records.FILE).unlink(missing_ok=True)  # --force without records: no stale ones beside new metrics
+            atomic_write_json(d / "metrics.json", metrics)
+        if self._rows is not None:
+            for i in self._slots.get(cell.id, []):
+                self._rows[i] = rt.make_row(self._labels[i], record, self.study, self.grid)
+            self._dirty = True
+            now = time.monotonic()
+            if now - self._last_write >= max(self.table_interval, 20 * self._write_cost):
+                self.write_table()
 
     def row(self, cell: Cell) -> Optional[dict]:
         """The table row of ``cell``, or None while it has not finished."""
-        m = self.metrics(cell.id)
-        if m is None:
-            m = self.failure(cell.id)
-            if m is None:
-                return None
-        losses = m.get("loss_per_epoch") or []
-        row = {**dict.fromkeys(COLUMNS), **cell.labels(), "study": self.study, "grid": self.grid}
-        for key in ("linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "status", "error",
-                    "train_seconds", "images_per_second", "device"):
-            row[key] = m.get(key)
-        row["final_loss"] = losses[-1] if losses else None
-        return row
+        c = self.read(cell.id)
+        return None if c.record is None else rt.make_row(cell.labels(), c.record, self.study, self.grid)
 
     def rebuild_table(self, cells: Iterable[Cell]) -> pd.DataFrame:
-        """Rebuild results.csv and results.parquet from cells/, one row per finished cell, in spec order."""
-        rows = [r for r in (self.row(c) for c in cells) if r is not None]
-        df = table(rows)
-        buf = io.StringIO()
-        df.to_csv(buf, index=False)
-        atomic_write_text(self.root / "results.csv", buf.getvalue())
-        pq = io.BytesIO()
-        df.to_parquet(pq, index=False)
-        atomic_write_bytes(self.root / "results.parquet", pq.getvalue())
+        """Build the table from cells/ (one row per finished cell, in spec order), write its files, keep it open.
+
+        Also records the cells' labels in study.json (``cell_list``), which lets any reader rebuild
+        the same table from the cells alone.
+        """
+        cells = list(cells)
+        self._labels = [c.labels() for c in cells]
+        self._slots = {}
+        for i, c in enumerate(cells):
+            self._slots.setdefault(c.id, []).append(i)
+        records = {cid: self.read(cid) for cid in self._slots}
+        self._rows = [rt.make_row(lab, records[lab["cell_id"]].record, self.study, self.grid)
+                      if records[lab["cell_id"]].record is not None else None for lab in self._labels]
+        meta, _ = rt.read_object(self.root / "study.json")
+        if meta is not None and meta.get("cell_list") != self._labels:
+            self.write_study(meta)
+        return self.write_table()
+
+    def frame(self) -> pd.DataFrame:
+        """The open table (see :meth:`rebuild_table`), as a DataFrame."""
+        rows = [r for r in self._rows or [] if r is not None]
+        return schema.conform(rows) if rows else schema.conform(pd.DataFrame(columns=COLUMNS))
+
+    def write_table(self) -> pd.DataFrame:
+        """Write the open table's results.csv and results.parquet now; return it."""
+        t0 = time.monotonic()
+        df = rt.write_tables(self.root, self.frame())
+        self._last_write = time.monotonic()
+        self._write_cost, self._dirty = self._last_write - t0, False
         return df
 
     def write_study(self, info: dict) -> None:
+        if self._rows is not None:
+            info = {**info, "cell_list": self._labels}
         atomic_write_json(self.root / "study.json", info)
 
     def read_study(self) -> Optional[dict]:
-        return _read_json(self.root / "study.json")
+        """study.json; a damaged one is named, set aside (``study.json.damaged-<time>``) and None returned.
+
+        Call under the lock (it moves a file).
+        """
+        meta, why = rt.read_object(self.root / "study.json")
+        if why is not None:
+            print(f"damaged file {why}; moved to {rt.set_aside(self.root / 'study.json')}, rebuilt by this run")
+        return meta
 
 
 def table(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
@@ -171,15 +180,11 @@ def table(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
 
 
 def load_results(study_dir: Path | str) -> pd.DataFrame:
-    """The results table of a study folder (``results.parquet``, else ``results.csv``)."""
-    root = Path(study_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"study folder not found: {root}")
-    if (root / "results.parquet").is_file():
-        return table(pd.read_parquet(root / "results.parquet"))
-    if (root / "results.csv").is_file():
-        return table(pd.read_csv(root / "results.csv"))
-    raise FileNotFoundError(f"no results.csv in {root}; run the study first (augstudy run STUDY.yaml)")
+    """The results table of a study folder, rebuilt from its cells (:func:`augstudy.results_table.load`).
+
+    Damaged cells are named on stderr and left out; stale or missing table files are named and rewritten.
+    """
+    return rt.load(study_dir).table
 
 
 def is_finite(x: Any) -> bool:
