@@ -228,7 +228,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
                     break
                 run = []
                 for c in batch:
-                    if c.id in trained or (not force and store.is_done(c.id)):
+                    lacks = add_records and not (store.cell_dir(c.id) / records.FILE).is_file()
+                    if c.id in trained or (not force and not lacks and store.is_done(c.id)):
                         grid.tell(c, store.metrics(c.id))  # found done in the store: told, not retrained
                     elif c.id not in by_id:
                         by_id[c.id] = c
