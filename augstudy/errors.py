@@ -65,9 +65,6 @@ class NoUsableResultError(AugstudyError):
 #: Exceptions the CLI reports as one line (their message names the key, value or path).
 USER_ERRORS = (AugstudyError,)
 
-ISSUES_URL = "https://github.com/augstudy/augstudy/issues"
-
-
 def bug_line(exc: BaseException) -> str:
     """One line after a bug's traceback: that it is a bug, where it happened, and where to report it."""
     frames = traceback.extract_tb(exc.__traceback__)
@@ -83,6 +80,6 @@ def bug_line(exc: BaseException) -> str:
             culprit = f"the plugin code at {plugin[-1].filename}:{plugin[-1].lineno}"
     at = f" (raised at {where})" if where else ""
     if culprit == "augstudy":
-        return (f"this is a bug in augstudy, not in your input{at}: please report it with the traceback "
-                f"above at {ISSUES_URL}")
+        return (f"this is a bug in augstudy, not in your input{at}: please report it to the augstudy "
+                "developers with the traceback above and the command you ran")
     return f"this is a bug in {culprit}, not in your input{at}: fix it there, or report it to its author"

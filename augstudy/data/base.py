@@ -71,7 +71,7 @@ def holdout(dataset: Dataset, fraction: float, seed: int = 0) -> Dataset:
     """
     n = len(dataset.train)
     if n < 2:
-        raise ValueError(f"a validation split needs at least 2 training images, the dataset has {n}")
+        raise ParamsError(f"a validation split needs at least 2 training images, the dataset has {n}")
     k = min(n - 1, max(1, round(fraction * n)))
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     val, rest = order[:k].sort().values, order[k:].sort().values

@@ -23,6 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from ..errors import AugstudyError
 from ._io import save_figure, write_text
 from .curves import METHOD_COLORS
 from .heatmap import METRIC_LABELS, method_label
@@ -89,7 +90,7 @@ def removal_table(study: StudyResults, metric: str = "linear_top1", baseline: Op
     """The :class:`Removal` of ``study`` for ``metric`` (done cells only)."""
     baseline = baseline or baseline_of(study)
     if baseline is None:
-        raise ValueError(f"{study.path}: not a removal study (its list grid names no baseline)")
+        raise AugstudyError(f"{study.path}: not a removal study (its list grid names no baseline)")
     policies = [baseline] + [p for p in study.order if p != baseline]
     methods = list(study.methods)
     frames = {k: pd.DataFrame(np.nan, index=policies, columns=methods, dtype=float)

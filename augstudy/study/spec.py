@@ -575,6 +575,9 @@ def expand_env(data: Any, key: str = "") -> Any:
 
 def validate_spec(data: Any, source: Optional[str] = None) -> StudySpec:
     """Validate a parsed spec (a dict); raise :class:`SpecError` naming key path and value."""
+    if data is None:
+        raise SpecError(f"{_where(source)}the study file is empty; it needs at least a name and a grid "
+                        "(see studies/quick.yaml)")
     if not isinstance(data, dict):
         raise SpecError(f"{_where(source)}a study file must be a mapping of keys (name, grid, ...), got {type(data).__name__}")
     try:
