@@ -43,7 +43,7 @@ class Comparison:
         if iv is not None and math.isfinite(iv.lower):
             over = {"seeds+examples": "seeds and test examples", "seeds": "seeds only",
                     "examples": "test examples only"}[iv.kind]
-            text += f", 95% bootstrap interval [{iv.lower:.2f}, {iv.upper:.2f}] over {over}"
+            text += f", 95% bootstrap interval [{iv.lower:.2f}, {iv.upper:.2f}] over {over}{iv.caveat}"
         elif iv is not None:
             text += ", no interval (one seed, no per-example records)"
         return text

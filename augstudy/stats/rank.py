@@ -22,6 +22,15 @@ class Rho:
     upper: float
     n: int  # cells compared
     kind: str  # "seeds+examples" | "seeds" | "examples" | "none"
+    n_seeds: int = 0
+
+    @property
+    def caveat(self) -> str:
+        """Why the interval is too narrow, or ''."""
+        if self.kind == "seeds" and self.n_seeds < 5:
+            return (f"; a seeds-only bootstrap over {self.n_seeds} seeds has few distinct resamples and leaves the test "
+                    "set out: it understates the uncertainty")
+        return ""
 
     def describe(self, level: float = 0.95) -> str:
         if not np.isfinite(self.rho):
@@ -31,7 +40,7 @@ class Rho:
         over = {"seeds+examples": "seeds and test examples", "seeds": "seeds only (no per-example records)",
                 "examples": "test examples only (one seed)"}[self.kind]
         return (f"Spearman rho = {self.rho:.2f}, {level:.0%} bootstrap interval [{self.lower:.2f}, {self.upper:.2f}] "
-                f"over {self.n} cells (resampling {over})")
+                f"over {self.n} cells (resampling {over}{self.caveat})")
 
 
 def _rank_rows(x: np.ndarray) -> np.ndarray:
@@ -81,4 +90,4 @@ def spearman_interval(values: np.ndarray, reference: np.ndarray, correct: Option
     rr = rr - rr.mean()
     rhos = (rb @ rr) / (np.sqrt((rb**2).sum(axis=1)) * np.sqrt((rr**2).sum()))
     lo, hi = np.quantile(rhos, [(1 - level) / 2, (1 + level) / 2]) if rhos.size else (np.nan, np.nan)
-    return Rho(rho, float(lo), float(hi), n, kind)
+    return Rho(rho, float(lo), float(hi), n, kind, S)
