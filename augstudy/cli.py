@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import traceback
 from pathlib import Path
 from typing import List, Optional
 
@@ -14,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import USER_ERRORS
+from .errors import USER_ERRORS, ParamsError, bug_line
+from .signals import exit_code, handle_signals, signal_name
 
 app = typer.Typer(
     help="augstudy: which augmentations, and which compositions of them, make good self-supervised representations.",
@@ -25,19 +27,30 @@ app = typer.Typer(
 data_app = typer.Typer(help="Datasets: inspect the registered datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console(stderr=True)
+#: typer's own exceptions (an exit status, an abort, a usage error): not bugs
+_TYPER_FLOW = (typer.Exit, typer.Abort, *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"))
 
 
 def user_errors(fn):
-    """Print user errors as one red line and exit 2, instead of a traceback."""
+    """Bad input: one red line, exit 2. An interrupt: one line, exit 130/143. A bug: its traceback and one line."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as e:
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
+        except KeyboardInterrupt as e:
+            if not getattr(e, "reported", False):
+                console.print(f"[yellow]interrupted[/] ({signal_name(e)})", highlight=False)
+            raise typer.Exit(exit_code(e))
+        except _TYPER_FLOW:
+            raise  # typer's own: an exit status, an abort, a usage error
+        except Exception as e:
+            traceback.print_exc()
+            console.print(f"[bold red]bug:[/] {escape(bug_line(e))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
 
     return wrapper
 
@@ -51,16 +64,28 @@ def run(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on the Dask cluster at this address (tcp://host:port)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the cells, how many are done and a time estimate; run nothing."),
     force: bool = typer.Option(False, "--force", help="Recompute cells that are already done."),
+    add_records: bool = typer.Option(False, "--add-records", help="Also rerun done cells that lack per-example records (predictions.npz; cells from before they existed), so their intervals use the test examples too."),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Run only matching cells: an operator, pipeline, method, cell id, or key=value (op, op1, op2, pipeline, method, seed, id); a,b = either. Repeat to narrow."),
 ) -> None:
     """Run a study: every cell of its grid, skipping the ones already done."""
     from .study import run_study
 
     try:
-        df = run_study(study, out=out, workers=workers, scheduler=scheduler, dry_run=dry_run, force=force, only=only)
-    except KeyboardInterrupt:
-        raise typer.Exit(130)
-    if not dry_run and (df["status"] == "failed").any():
+        df = run_study(study, out=out, workers=workers, scheduler=scheduler, dry_run=dry_run, force=force, only=only,
+                       add_records=add_records)
+    except KeyboardInterrupt as e:
+        if not getattr(e, "reported", False):
+            console.print(f"[yellow]interrupted[/] ({signal_name(e)}) before any cell started; nothing was written",
+                          highlight=False)
+        raise typer.Exit(exit_code(e))
+    if dry_run:
+        return
+    if len(df) and not (df["status"] == "done").any():
+        counts = ", ".join(f"{n} {k}" for k, n in df["status"].value_counts().items())
+        console.print(f"[bold red]no cell produced a usable result[/] ({counts}): see the errors above and "
+                      "each cell's log.txt", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    if (df["status"] == "failed").any():
         raise typer.Exit(1)
 
 
@@ -74,7 +99,7 @@ def plot(
     from .report import plot_all
 
     if metric not in ("linear_top1", "knn_top1"):
-        raise ValueError(f"--metric {metric!r}: expected linear_top1 or knn_top1")
+        raise ParamsError(f"--metric {metric!r}: expected linear_top1 or knn_top1")
     for written in plot_all(path, metric=metric):
         typer.echo(str(written))
 
@@ -89,12 +114,13 @@ def compare(
     method: Optional[str] = typer.Option(None, "--method", help="The method whose cells are compared (needed when the study has several)."),
 ) -> None:
     """Paired comparison of two policies on the same seeds: mean difference, 95% interval, p-value."""
+    from . import records
     from .report.results import load_study
     from .stats.compare import compare as compare_policies
 
-    r = compare_policies(load_study(results).table, a, b, metric=metric, method=method)
+    r = compare_policies(load_study(results).table, a, b, metric=metric, method=method, records=records.load(results))
     typer.echo(f"{metric}: {a} - {b} = {r.difference:+.2f} points, 95% interval [{r.lower:.2f}, {r.upper:.2f}], "
-               f"p = {r.p_value:.3g}, {r.n_seeds} seed(s) (paired t over seeds)")
+               f"p = {r.p_value:.3g}, {r.n_seeds} seed(s) ({r.how()})")
     typer.echo(r.sentence(a, b))
 
 
@@ -114,6 +140,41 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command()
+@user_errors
+def plan(
+    study: Path = typer.Argument(..., help="Study file (YAML), e.g. studies/pairwise.yaml."),
+    detect: float = typer.Option(..., "--detect", help="The difference to detect, in points of top-1 (e.g. 1.0)."),
+    metric: str = typer.Option("linear_top1", "--metric", help="Metric: linear_top1, knn_top1, linear_top1_z, knn_top1_z."),
+    power: float = typer.Option(0.8, "--power", min=0.05, max=0.999, help="Wanted power of the paired test."),
+    pilot: bool = typer.Option(False, "--pilot", help="When the finished cells cannot tell (fewer than 2 seeds), run a pilot of the study's first 2 seeds first."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Results root (default: the spec's output)."),
+) -> None:
+    """How many seeds give POWER to detect a difference of DETECT points, and what they cost in cells and time."""
+    from .study import run_study
+    from .study.planner import pilot_spec, plan_seeds
+
+    result = plan_seeds(study, detect, metric, power, out)
+    if result is None:
+        p = pilot_spec(study)
+        if not pilot:
+            from .study.grid import expand
+            from .study.store import StudyStore
+
+            cells = {c.id for c in expand(p)}
+            todo = [c for c in cells if not StudyStore(p.study_dir if out is None else out / p.name).is_done(c)]
+            typer.echo(f"the finished cells of {study} cannot tell the seed-to-seed spread (no policy has 2 done seeds); "
+                       f"a pilot of seeds {p.seeds} ({len(cells)} cells, {len(todo)} to run) would: rerun with --pilot "
+                       "to run it")
+            raise typer.Exit(1)
+        run_study(p, out=out)
+        result = plan_seeds(study, detect, metric, power, out)
+        if result is None:
+            raise typer.Exit(1)
+    for line in result.lines():
+        typer.echo(line)
+
+
 def parse_key_values(pairs: Optional[List[str]], flag: str = "--param") -> dict:
     """``["size=64", "palette=false"]`` -> ``{"size": 64, "palette": False}`` (values parsed as YAML scalars)."""
     import yaml
@@ -122,11 +183,11 @@ def parse_key_values(pairs: Optional[List[str]], flag: str = "--param") -> dict:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"{flag} {pair!r}: expected key=value, e.g. {flag} size=64")
+            raise ParamsError(f"{flag} {pair!r}: expected key=value, e.g. {flag} size=64")
         try:
             out[key.strip()] = yaml.safe_load(value) if value.strip() else None
         except yaml.YAMLError:
-            raise ValueError(f"{flag} {pair!r}: the value is not a valid YAML scalar or list") from None
+            raise ParamsError(f"{flag} {pair!r}: the value is not a valid YAML scalar or list") from None
     return out
 
 
@@ -177,6 +238,32 @@ def ops_list(
     Console().print(table)
 
 
+@app.command("methods")
+@user_errors
+def methods_list(
+    plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Also import this module of methods (repeatable), as a study file's plugins: list."),
+) -> None:
+    """List every registered training method (built-ins and plugins) with its params and defaults."""
+    from rich.table import Table
+
+    from .registry import load_module
+    from .train.method import REGISTRY
+
+    for module in plugin or []:
+        load_module(module)
+    table = Table(show_lines=False, box=None, pad_edge=False)
+    for col in ("method", "params (default)", "what it is"):
+        table.add_column(col, overflow="fold")
+    for name, cls in REGISTRY.items():
+        params = "\n".join(f"{k}={f.default!r}" for k, f in cls.Params.model_fields.items()) or "-"
+        builtin = cls.__module__.startswith("augstudy.train.methods.")
+        doc = (sys.modules[cls.__module__].__doc__ if builtin else cls.__doc__) or ""
+        what = " ".join(doc.strip().split("\n\n")[0].split())
+        table.add_row(name, escape(params), escape(what.split(": ")[0] if builtin else what))
+        table.add_row("", "", "")
+    Console().print(table)
+
+
 def _preview_images(source: Optional[str], size: int, count: int):
     """Images for ``augstudy preview``: an image file, a folder, a registered dataset name, or drawn samples."""
     from .ops.preview import load_images, sample_images
@@ -214,7 +301,7 @@ def preview(
     load_plugins(plugin or [])
     specs = _split_specs(ops)
     if not specs:
-        raise ValueError("--ops is empty; give operator names, e.g. --ops crop,color,blur (see `augstudy ops`)")
+        raise ParamsError("--ops is empty; give operator names, e.g. --ops crop,color,blur (see `augstudy ops`)")
     typer.echo(str(save_preview(out, specs, _preview_images(input, size, count), draws=draws, seed=seed)))
 
 
@@ -232,8 +319,10 @@ def _split_specs(text: str) -> list[str]:
     return [s for s in specs if s]
 
 
-def main() -> None:  # pragma: no cover - entry point
-    app()
+def main() -> None:
+    """The ``augstudy`` entry point: every command runs under augstudy's SIGINT/SIGTERM handlers."""
+    with handle_signals():
+        app()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,32 +15,15 @@ import importlib
 import importlib.metadata
 import inspect
 import re
+import threading
 import warnings
 from typing import Any, Callable, Generic, Iterable, Iterator, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from .errors import AugstudyError
+from .errors import AugstudyError, ParamsError, PluginError, RegistrationError, UnknownNameError  # noqa: F401  (re-exported)
 
 T = TypeVar("T")
-
-
-class UnknownNameError(AugstudyError, KeyError):
-    """A name that is not registered; the message names the closest match and the registered names.
-
-    Also a ``KeyError`` so code that caught the registries' old ``KeyError`` keeps working.
-    """
-
-    def __str__(self) -> str:  # KeyError quotes its message; this one reads as a sentence
-        return str(self.args[0]) if self.args else ""
-
-
-class PluginError(AugstudyError, ImportError):
-    """A plugin module that cannot be imported (the message names the module and why)."""
-
-
-class ParamsError(AugstudyError, ValueError):
-    """A registered entry given parameters it does not take, or values out of range."""
 
 
 def close_match_message(kind: str, name: str, known: Iterable[str]) -> str:
@@ -69,12 +52,14 @@ class Registry(Generic[T]):
         self._pattern = re.compile(name_pattern)
         self._entries: dict[str, T] = {}
         self._ready = False
+        self._loading = False
+        self._lock = threading.RLock()  # the first lookup may come from several threads (Dask threads)
 
     # --- registering ----------------------------------------------------------------------------
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: register the decorated class or function as ``name`` (returns it unchanged)."""
         if not isinstance(name, str) or not self._pattern.fullmatch(name):
-            raise ValueError(f"{self.kind} name {name!r} must be an identifier "
+            raise RegistrationError(f"{self.kind} name {name!r} must be an identifier "
                              f"(matching {self._pattern.pattern})")
 
         def decorate(obj: T) -> T:
@@ -91,14 +76,24 @@ class Registry(Generic[T]):
 
     # --- looking up -----------------------------------------------------------------------------
     def _ensure(self) -> None:
+        """Import the built-in modules and entry points once. Other threads wait until that is done
+        (they must not see a half-filled registry); a lookup from inside one of those imports (same
+        thread) sees the entries registered so far."""
         if self._ready:
             return
-        self._ready = True
-        for module in self._builtins:
-            importlib.import_module(module)
-        if self._group:
-            for ep in importlib.metadata.entry_points(group=self._group):
-                self._load_entry_point(ep)
+        with self._lock:
+            if self._ready or self._loading:
+                return
+            self._loading = True
+            try:
+                for module in self._builtins:
+                    importlib.import_module(module)
+                if self._group:
+                    for ep in importlib.metadata.entry_points(group=self._group):
+                        self._load_entry_point(ep)
+                self._ready = True
+            finally:
+                self._loading = False
 
     def _load_entry_point(self, ep: importlib.metadata.EntryPoint) -> None:
         """A module (importing it registers its entries) or an object registered under the entry point's

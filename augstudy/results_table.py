@@ -38,7 +38,7 @@ TABLE_FILES = ("results.csv", "results.parquet")
 #: A damaged cell or side file is moved to ``<name>.damaged-<UTC time>``.
 DAMAGED = ".damaged-"
 #: The label columns a cell's grid position gives (``Cell.labels()``), the rest come from its result.
-LABELS = ("cell_id", "method", "seed", "op1", "op2", "pipeline", "policy", "param", "value")
+LABELS = ("cell_id", "method", "seed", "op1", "op2", "pipeline", "policy", "param", "value", "trial", "split")
 _RECORD_KEYS = {"cell_id": str, "status": str}  # what a readable metrics.json / failed.json must hold
 
 
@@ -133,9 +133,11 @@ def make_row(labels: dict, record: dict, study: Optional[str], grid: Optional[st
     for key in row:
         if key in record:
             row[key] = record[key]
+    losses = record.get("loss_per_epoch") or []
     if "final_loss" not in record:
-        losses = record.get("loss_per_epoch") or []
         row["final_loss"] = losses[-1] if losses else None
+    if "epochs" not in record:
+        row["epochs"] = len(losses) if losses else None
     for key in LABELS:
         row[key] = labels.get(key)
     row["study"], row["grid"] = study, grid

@@ -7,7 +7,7 @@ gets the new columns empty, and columns this version does not know are kept, aft
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Iterable, Literal, Optional
 
 import pandas as pd
 
@@ -28,9 +28,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("op1", "text", "pairwise: first operator"),
     Column("op2", "text", "pairwise: second operator (op1 on the diagonal)"),
     Column("pipeline", "text", "the readable label of the cell's policy (grid label)"),
-    Column("policy", "text", "canonical policy: the operator specs in order, joined by ' | '"),
+    Column("policy", "text", "canonical policy: the operator specs in order, joined by ' | '; per-view "
+           "pipelines: the first view's, ' // ', the second view's"),
     Column("param", "text", "sweeps: the varied parameter"),
     Column("value", "float", "sweeps: its value (empty for named extras)"),
+    Column("trial", "int", "search: the Optuna trial number (empty: a fixed grid's cell or a final retrain)"),
+    Column("split", "text", "where the metrics were measured: test, or validation (held out of the training "
+                            "split; search trials select on it and never see the test set)"),
+    Column("epochs", "int", "training epochs the cell ran"),
     Column("linear_top1", "float", "linear probe top-1 on h, percent"),
     Column("knn_top1", "float", "weighted kNN top-1 on h, percent"),
     Column("linear_top1_z", "float", "linear probe top-1 on z = g(h), percent (when asked)"),
@@ -49,6 +54,8 @@ METRICS: tuple[str, ...] = ("linear_top1", "knn_top1", "linear_top1_z", "knn_top
 FINISHED: tuple[str, ...] = ("done", "diverged")
 #: Separator of operator specs in the ``policy`` column.
 POLICY_SEPARATOR = " | "
+#: Separator of the two views' pipelines in the ``policy`` column (per-view pipelines only).
+VIEW_SEPARATOR = " // "
 
 
 def names() -> list[str]:
@@ -59,9 +66,11 @@ def of_kind(kind: str) -> list[str]:
     return [c.name for c in COLUMNS if c.kind == kind]
 
 
-def policy_string(pipeline: Iterable[str]) -> str:
-    """The canonical policy string of a list of canonical operator specs (``"crop | color(strength=0.5)"``)."""
-    return POLICY_SEPARATOR.join(pipeline)
+def policy_string(pipeline: Iterable[str], view2: Optional[Iterable[str]] = None) -> str:
+    """The canonical policy string of a list of canonical operator specs (``"crop | color(strength=0.5)"``);
+    with the second view's own pipeline ``view2``: ``"crop | blur // crop | blur(p=0.1)"``."""
+    first = POLICY_SEPARATOR.join(pipeline)
+    return first if view2 is None else first + VIEW_SEPARATOR + POLICY_SEPARATOR.join(view2)
 
 
 def conform(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:

@@ -1,8 +1,18 @@
-"""SimCLR training throughput: augstudy's loop against a reference built from lightly, in one run.
+"""Training throughput of every method: augstudy's loop against a reference built from lightly, in one run.
 
-    python benchmarks/train_throughput.py                          # resnet-tiny, batch 256, 32 px, CPU
+    python benchmarks/train_throughput.py                          # resnet-tiny, batch 256, 32 px, CPU, all methods
+    python benchmarks/train_throughput.py --methods simclr byol --threads 1 --workers 0 --images 1024
     python benchmarks/train_throughput.py --encoder resnet18 --threads 2 --images 2048
     python benchmarks/train_throughput.py --gpu-epoch               # CUDA: one CIFAR-size epoch, ResNet-18
+
+Per method (simclr, byol, moco, vicreg, barlow_twins), both loops train the same encoder with the same
+heads (widths as augstudy's methods: BYOL 2 x dim h hidden, MoCo v2 dim h, VICReg / Barlow Twins
+4 x dim h; output 128) and AdamW, on the method's loss, with its momentum target and queue where it
+has them, both views in one encoder pass: augstudy's method (``augstudy.train.methods``) in its loop;
+the reference is lightly's heads (``BYOLProjectionHead`` ...), loss (``NegativeCosineSimilarity``,
+``NTXentLoss`` with a memory bank, ``VICRegLoss``, ``BarlowTwinsLoss``), ``update_momentum`` and the
+method's lightly transform (``BYOLTransform``, ``MoCoV2Transform``, ``VICRegTransform``) in a
+DataLoader, with blur and solarization off at 32 px as for SimCLR (augstudy's views: ``crop`` + ``color``).
 
 Both loops train the same encoder and projection head with AdamW on NT-Xent for the same number of
 images at 32 px with SimCLR's views (random resized crop + flip, color jitter 0.8, grayscale 0.2, no
@@ -34,34 +44,110 @@ def random_split(n: int, size: int, seed: int = 0) -> Split:
     return Split((x * 255).to(torch.uint8), torch.randint(0, 10, (n,), generator=g))
 
 
-def config(args, device: str) -> CellConfig:
+METHODS = ("simclr", "byol", "moco", "vicreg", "barlow_twins")
+
+
+def config(args, device: str, method: str = "simclr") -> CellConfig:
     return CellConfig.model_validate({
-        "pipeline": ["crop", "color"], "protocol": {"name": "symmetric", "base_crop": None},
+        "method": method, "pipeline": ["crop", "color"], "protocol": {"name": "symmetric", "base_crop": None},
         "model": {"encoder": args.encoder},
         "training": {"epochs": 1, "batch_size": args.batch_size, "device": device, "threads": args.threads,
                      "compile": args.compile, "channels_last": True, "bf16": True},
     })
 
 
-def augstudy_epoch(args, split: Split, device: torch.device, cpu_bf16: bool = False):
+def augstudy_epoch(args, split: Split, device: torch.device, cpu_bf16: bool = False, method: str = "simclr"):
     """One epoch of augstudy's training loop (the one ``run_cell`` uses); returns a callable -> images."""
-    cfg = config(args, str(device))
+    cfg = config(args, str(device), method)
     cfg = cfg.model_copy(update={"training": cfg.training.model_copy(update={"cpu_bf16": cpu_bf16})})
     torch.manual_seed(0)
-    model = get_method("simclr")(build_encoder(args.encoder, args.size), cfg, 10)
+    model = get_method(method)(build_encoder(args.encoder, args.size), cfg, 10)
     pipeline = build(cfg.pipeline)
     gen = torch.Generator(device=device).manual_seed(0)
     batcher = DeviceBatcher(split, args.batch_size, seed=0, device=device)
     return lambda: train(model, batcher, cfg, device, pipeline, None, gen).images
 
 
-def lightly_epoch(args, split: Split, workers: int):
-    """One epoch of the reference: lightly SimCLRTransform in a DataLoader + lightly NTXentLoss (CPU)."""
-    from lightly.loss import NTXentLoss
-    from lightly.transforms import SimCLRTransform
+def lightly_transform(method: str, size: int):
+    """The method's lightly transform at ``size`` px, blur and solarization off (32 px; as augstudy's views)."""
+    from lightly import transforms as T
+
+    if method == "simclr":
+        return T.SimCLRTransform(input_size=size, gaussian_blur=0.0, normalize=None)
+    if method in ("byol", "barlow_twins"):  # lightly's Barlow Twins example uses BYOL's views
+        return T.BYOLTransform(T.BYOLView1Transform(input_size=size, gaussian_blur=0.0, normalize=None),
+                               T.BYOLView2Transform(input_size=size, gaussian_blur=0.0, solarization_prob=0.0,
+                                                    normalize=None))
+    if method == "moco":
+        return T.MoCoV2Transform(input_size=size, gaussian_blur=0.0, normalize=None)
+    if method == "vicreg":
+        return T.VICRegTransform(input_size=size, gaussian_blur=0.0, solarize_prob=0.0, normalize=None)
+    raise ValueError(f"no lightly reference for method {method!r}; one of {', '.join(METHODS)}")
+
+
+def lightly_model(method: str, encoder: torch.nn.Module, out: int = 128):
+    """The reference's trainable modules, ``loss(views [2N]) -> scalar`` and ``after_step(step)``, from lightly."""
+    import copy
+
+    from lightly import loss as L
+    from lightly.models.modules import heads as H
+    from lightly.models.utils import deactivate_requires_grad, update_momentum
+    from lightly.utils.scheduler import cosine_schedule
+
+    d = encoder.out_dim
+    nothing = lambda step: None  # noqa: E731
+    if method == "simclr":
+        net = torch.nn.Sequential(encoder, ProjectionHead(d, out))
+        crit = L.NTXentLoss(temperature=0.2)
+
+        def loss(x):
+            z = net(x)
+            return crit(z[: len(z) // 2], z[len(z) // 2:])
+
+        return [net], loss, nothing
+    if method in ("byol", "moco"):
+        head = H.BYOLProjectionHead(d, 2 * d, out) if method == "byol" else H.MoCoProjectionHead(d, d, out)
+        online = torch.nn.Sequential(encoder, head)
+        target = copy.deepcopy(online)
+        deactivate_requires_grad(target)
+        if method == "byol":
+            pred, crit = H.BYOLPredictionHead(out, 2 * d, out), L.NegativeCosineSimilarity()
+
+            def loss(x):
+                p = pred(online(x))
+                with torch.no_grad():
+                    z = target(x)
+                n = len(x) // 2
+                return crit(p[:n], z[n:]) + crit(p[n:], z[:n])
+
+            return [online, pred, target], loss, lambda step: update_momentum(online, target, cosine_schedule(step, 10_000, 0.996, 1.0))
+        banks = [L.NTXentLoss(temperature=0.2, memory_bank_size=(4096, out)) for _ in range(2)]  # one queue a view
+
+        def loss(x):
+            q = online(x)
+            with torch.no_grad():
+                k = target(x)
+            n = len(x) // 2
+            return (banks[1](q[:n], k[n:]) + banks[0](q[n:], k[:n])) / 2
+
+        return [online, target], loss, lambda step: update_momentum(online, target, 0.99)
+    head = (H.VICRegProjectionHead(d, 4 * d, 4 * d, 3) if method == "vicreg"
+            else H.BarlowTwinsProjectionHead(d, 4 * d, 4 * d))
+    net = torch.nn.Sequential(encoder, head)
+    crit = L.VICRegLoss() if method == "vicreg" else L.BarlowTwinsLoss()
+
+    def loss(x):
+        z = net(x)
+        return crit(z[: len(z) // 2], z[len(z) // 2:])
+
+    return [net], loss, nothing
+
+
+def lightly_epoch(args, split: Split, workers: int, method: str = "simclr"):
+    """One epoch of the reference: the method's lightly transform in a DataLoader, lightly's heads and loss (CPU)."""
     from torchvision.transforms.functional import to_pil_image
 
-    transform = SimCLRTransform(input_size=args.size, gaussian_blur=0.0, normalize=None)
+    transform = lightly_transform(method, args.size)
 
     class Images(torch.utils.data.Dataset):
         def __init__(self) -> None:
@@ -78,19 +164,22 @@ def lightly_epoch(args, split: Split, workers: int):
                                          generator=torch.Generator().manual_seed(0))
     torch.manual_seed(0)
     encoder = build_encoder(args.encoder, args.size)
-    model = torch.nn.Sequential(encoder, ProjectionHead(encoder.out_dim))
-    model = model.to(memory_format=torch.channels_last).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
-    loss_fn = NTXentLoss(temperature=0.2)
+    modules, loss_fn, after_step = lightly_model(method, encoder)
+    for m in modules:
+        m.to(memory_format=torch.channels_last).train()
+    opt = torch.optim.AdamW([p for m in modules for p in m.parameters() if p.requires_grad], lr=2e-3)
+    steps = [0]
 
     def epoch() -> int:
         n = 0
         for (v1, v2), _ in loader:
-            z = model(torch.cat([v1, v2]).contiguous(memory_format=torch.channels_last))
-            loss = loss_fn(z[: len(v1)], z[len(v1):])
+            loss = loss_fn(torch.cat([v1, v2]).contiguous(memory_format=torch.channels_last))
             opt.zero_grad()
             loss.backward()
             opt.step()
+            steps[0] += 1
+            with torch.no_grad():
+                after_step(steps[0])
             n += len(v1)
         return n
 
@@ -137,6 +226,7 @@ def gpu_epoch(args) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--encoder", default="resnet-tiny")
+    p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS, help="methods to measure (a row each)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--images", type=int, default=2048, help="training images per epoch (CPU runs)")
     p.add_argument("--rounds", type=int, default=3, help="timed interleaved epochs per loop (best kept)")
@@ -162,21 +252,28 @@ def main() -> None:
     else:
         malloc = "freed memory kept (as the trainer)" if keep_freed_memory() else "default (not glibc)"
     split = random_split(args.images, args.size)
-    loops = {"augstudy (batched ops on the batch, DeviceBatcher)": augstudy_epoch(args, split, torch.device("cpu"))}
-    if args.cpu_bf16:
-        loops["augstudy, training.cpu_bf16 (bf16 autocast: not like for like)"] = augstudy_epoch(
-            args, split, torch.device("cpu"), cpu_bf16=True)
-    for w in args.workers:
-        loops[f"lightly SimCLRTransform + DataLoader({w} workers) + NTXentLoss"] = lightly_epoch(args, split, w)
+    loops, pairs = {}, []
+    for method in args.methods:
+        ours = f"{method}: augstudy (batched ops on the batch, DeviceBatcher)"
+        loops[ours] = augstudy_epoch(args, split, torch.device("cpu"), method=method)
+        if args.cpu_bf16:
+            loops[f"{method}: augstudy, training.cpu_bf16 (bf16 autocast: not like for like)"] = augstudy_epoch(
+                args, split, torch.device("cpu"), cpu_bf16=True, method=method)
+        refs = []
+        for w in args.workers:
+            refs.append(f"{method}: lightly transform + DataLoader({w} workers) + heads + loss")
+            loops[refs[-1]] = lightly_epoch(args, split, w, method)
+        pairs.append((method, ours, refs))
     ips = best_rounds(loops, args.rounds)
-    ref = max(v for k, v in ips.items() if k.startswith("lightly"))
     print(f"CPU: {platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}; "
           f"{args.encoder}, batch {args.batch_size}, {args.size} px, {args.images} images, best of {args.rounds} "
           f"interleaved epochs; malloc: {malloc}")
-    print("| loop | images/s | vs best reference |")
+    print("| loop | images/s | vs best reference of the method |")
     print("|---|---:|---:|")
-    for name, v in ips.items():
-        print(f"| {name} | {v:,.0f} | {v / ref:.2f}x |")
+    for method, ours, refs in pairs:
+        ref = max(ips[r] for r in refs)
+        for name in [k for k in loops if k.startswith(f"{method}: ")]:
+            print(f"| {name} | {ips[name]:,.0f} | {ips[name] / ref:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def test_markdown_table_holds_ours_beside_the_paper(table):
     header, body = rows[0], {r[0]: r[1:] for r in rows[1:]}
     assert header == ["Method", "1/8", "1/4", "1/2", "1", "1 (+blur)", "AutoAug"]
     assert list(body) == ["SimCLR (this study)", "SimCLR (paper)", "Supervised (this study)", "Supervised (paper)"]
-    assert body["SimCLR (this study)"][:5] == ["11.0 ± 1.4", "21.0 ± 1.4", "31.0 ± 1.4", "41.0 ± 1.4", "51.0 ± 1.4"]
+    assert body["SimCLR (this study)"][:5] == ["11.0 ± 12.7", "21.0 ± 12.7", "31.0 ± 12.7", "41.0 ± 12.7", "51.0 ± 12.7"]  # 95% interval, 2 seeds
     assert body["SimCLR (this study)"][5] == "—"  # AutoAug: paper only
     assert body["Supervised (this study)"][1] == "failed"
     t1 = paper.table1()
@@ -54,7 +54,7 @@ def test_latex_table_parses_and_holds_the_numbers(table):
     rows = parse_latex(to_latex(table, caption="Strength 100% & more"))
     assert rows[0][0] == "Method" and rows[0][1:] == ["1/8", "1/4", "1/2", "1", "1 (+blur)", "AutoAug"]
     body = {r[0]: r[1:] for r in rows[1:]}
-    assert body["SimCLR (this study)"][0] == r"11.0 $\pm$ 1.4"
+    assert body["SimCLR (this study)"][0] == r"11.0 $\pm$ 12.7"
     assert body["SimCLR (paper)"] == ["59.6", "61.0", "62.6", "63.2", "64.5", "61.1"]
     assert body["Supervised (this study)"][1] == "failed" and body["Supervised (this study)"][5] == "--"
     assert r"100\% \& more" in to_latex(table, caption="100% & more")

@@ -36,7 +36,8 @@ def test_seeds_pool_to_mean_and_std(tmp_path):
     grid = pairwise_grid(load_study(d), "linear_top1")
     assert grid.n_seeds == 3
     assert np.allclose(grid.mean, 20.0) and np.allclose(grid.std, 10.0)
-    assert grid.text(0, 0) == "20.0 ± 10.0"
+    # ± is the half-width of the 95% interval: t over 3 seeds (no per-example records here)
+    assert grid.text(0, 0) == "20.0 ± 24.8" and grid.kinds == ("seeds",)
 
 
 def test_partial_results_blank_with_status(tmp_path):

@@ -8,31 +8,38 @@ from augstudy.errors import AugstudyError
 from augstudy import stats as st
 
 
-def _simulate(rng, n_studies, n_seeds, true_acc, seed_sd=2.0, n_examples=500):
-    """Per-example 0/1 records (studies, seeds, examples): a shared test set drawn per study (example
-    difficulty around the true accuracy), a seed effect, Bernoulli correctness."""
-    q = np.clip(rng.beta(2.0, 2.0 * (1 - true_acc) / true_acc, size=(n_studies, 1, n_examples)), 0, 1)
-    e = rng.normal(0, seed_sd / 100, size=(n_studies, n_seeds, 1))
-    return rng.random((n_studies, n_seeds, n_examples)) < np.clip(q + e, 0, 1)
+def _simulate(rng, n_studies, n_seeds, seed_sd, n_examples=500, mu=0.4, tau=1.5):
+    """Per-example 0/1 records (studies, seeds, examples): per study a test set drawn from a population
+    of examples (logit difficulty ~ N(mu, tau)), a seed effect on the logit scale, Bernoulli correctness.
+    The truth (the population accuracy over seeds and examples, percent) by a large Monte Carlo."""
+    from scipy.special import expit
+
+    u = rng.normal(mu, tau, size=(n_studies, 1, n_examples))
+    e = rng.normal(0, seed_sd, size=(n_studies, n_seeds, 1))
+    big = rng.normal(mu, tau, 2_000_000) + rng.normal(0, seed_sd, 2_000_000)
+    return rng.random((n_studies, n_seeds, n_examples)) < expit(u + e), 100 * float(expit(big).mean())
 
 
-def test_interval_covers_truth_93_to_97_percent():
-    rng = np.random.default_rng(0)
-    true = 0.6
-    c = _simulate(rng, 600, 3, true)
+# seed sd on the logit scale: 0.08 ~ 2 points of top-1, 0.25 ~ 6, 0.5 ~ 12 (the embedded studies move 2-12)
+@pytest.mark.parametrize("n_seeds", [3, 5])
+@pytest.mark.parametrize("seed_sd", [0.0, 0.08, 0.25, 0.5])
+def test_interval_covers_truth_93_to_97_percent(seed_sd, n_seeds):
+    rng = np.random.default_rng(int(seed_sd * 100) + n_seeds)
+    c, truth = _simulate(rng, 1000, n_seeds, seed_sd)
     hits = 0
     for k in range(c.shape[0]):
         iv = st.interval(c[k].mean(axis=1) * 100, c[k])
-        assert iv.kind == "seeds+examples"
-        hits += iv.lower <= true * 100 <= iv.upper
-    assert 0.93 <= hits / c.shape[0] <= 0.97
+        assert iv.kind == "seeds+examples" and iv.n_examples == 500
+        hits += iv.lower <= truth <= iv.upper
+    assert 0.93 <= hits / c.shape[0] <= 0.97, hits / c.shape[0]
 
 
 def test_one_seed_interval_from_examples_only():
     rng = np.random.default_rng(1)
-    c = _simulate(rng, 1, 1, 0.6)[0]
+    c = _simulate(rng, 1, 1, 0.0)[0][0]
     iv = st.interval(c.mean(axis=1) * 100, c)
     assert iv.kind == "examples" and iv.lower < iv.mean < iv.upper
+    assert iv.half == pytest.approx(1.96 * np.sqrt(c.var(ddof=1) * 1e4 / c.shape[1]), rel=0.01)
     assert st.interval([55.0]).kind == "none"
 
 
@@ -150,3 +157,84 @@ def test_compare_with_one_seed_says_it_cannot_test():
     one = _table().query("seed == 0")
     r = compare(one, "crop + color", "blur")
     assert r.n_seeds == 1 and "needs at least 2" in r.sentence("crop + color", "blur")
+
+
+def _two_policies(rng, n_sims, n_seeds, delta, seed_sd=0.25, n_examples=500):
+    """Records of two policies on one shared test set per simulation; B = A shifted by ``delta`` logits;
+    independent seed effects (different training runs)."""
+    from scipy.special import expit
+
+    u = rng.normal(0.4, 1.5, size=(n_sims, 1, n_examples))
+    ea, eb = (rng.normal(0, seed_sd, size=(n_sims, n_seeds, 1)) for _ in range(2))
+    a = rng.random((n_sims, n_seeds, n_examples)) < expit(u + ea)
+    b = rng.random((n_sims, n_seeds, n_examples)) < expit(u + eb + delta)
+    return a, b
+
+
+@pytest.mark.parametrize("n_seeds", [1, 3])
+def test_identical_policies_with_records_rejected_at_most_6_percent(n_seeds):
+    rng = np.random.default_rng(10 + n_seeds)
+    # one seed: the test is over test examples only, valid when seeds do not matter (seed_sd 0); with seed
+    # noise it tests these two trained models, not the policies -- its sentence says so (next test)
+    a, b = _two_policies(rng, 1000, n_seeds, 0.0, seed_sd=0.25 if n_seeds > 1 else 0.0)
+    rejects = 0
+    for k in range(a.shape[0]):
+        r = st.paired(a[k].mean(1) * 100, b[k].mean(1) * 100, a[k], b[k])
+        assert r.kind == ("examples" if n_seeds == 1 else "seeds+examples")
+        rejects += r.p_value < 0.05
+    assert rejects / a.shape[0] <= 0.06
+
+
+def test_one_seed_compare_with_records_says_examples_only():
+    rng = np.random.default_rng(12)
+    a, b = _two_policies(rng, 1, 1, 0.0)
+    r = st.paired(a[0].mean(1) * 100, b[0].mean(1) * 100, a[0], b[0])
+    assert r.kind == "examples" and "test examples only" in r.how() and np.isfinite(r.p_value)
+    assert "one seed" in r.sentence("A", "B")
+
+
+def test_tied_set_with_records_contains_true_best():
+    rng = np.random.default_rng(13)
+    deltas = [0.0, -0.05, -0.15, -0.6]  # logit shifts: the first policy is the true best
+    n, seeds, contains = 400, 3, 0
+    for _ in range(n):
+        recs = [_two_policies(rng, 1, seeds, d)[1][0] for d in deltas]
+        v = np.array([r.mean(1) * 100 for r in recs])
+        contains += st.tied_with_best(v, correct=recs)[0]
+    assert contains / n >= 0.95
+
+
+def test_planner_with_test_set_noise_detects_planned_difference_70_to_90_percent():
+    """Seeds from the planner, given the seed spread and the test-set variance of a difference; then
+    simulated studies with that many seeds detect the planned difference in 70-90%."""
+    from scipy.special import expit
+
+    from augstudy.stats.intervals import components
+
+    rng = np.random.default_rng(14)
+    delta, seed_sd = 0.2, 0.1  # logits: about 4.7 points of top-1, and a seed spread of about 2.4 points
+    a, b = _two_policies(rng, 200, 4, delta, seed_sd)  # pilots of 4 seeds, their components averaged
+    detect = float(np.mean(b.mean(axis=(1, 2)) - a.mean(axis=(1, 2)))) * 100
+    parts = np.array([components((b[k].astype(float) - a[k]) * 100) for k in range(200)]).mean(axis=0)
+    sd_diff, test_var = float(np.sqrt(parts[0])), float(parts[1])
+    assert test_var > 0
+    n_seeds = st.seeds_for_power(detect, sd_diff, test_var=test_var)
+    assert n_seeds is not None and 2 <= n_seeds <= 30
+    a, b = _two_policies(rng, 1000, n_seeds, delta, seed_sd)
+    detected = sum(st.paired(b[k].mean(1) * 100, a[k].mean(1) * 100, b[k], a[k]).p_value < 0.05 for k in range(1000))
+    assert 0.70 <= detected / 1000 <= 0.90, (n_seeds, detected)
+    assert st.seeds_for_power(0.1, 1.0, test_var=4.0) is None  # the test set's noise alone is too large
+
+
+def test_spearman_interval_covers_and_narrows_with_records():
+    rng = np.random.default_rng(15)
+    ref = np.linspace(0, 1, 8)
+    deltas = np.linspace(-0.4, 0.4, 8)
+    recs = np.stack([_two_policies(rng, 1, 3, d)[1][0] for d in deltas])  # (cells, seeds, examples)
+    v = recs.mean(axis=2) * 100
+    r = st.spearman_interval(v, ref, recs, n_boot=500)
+    assert r.kind == "seeds+examples" and r.lower <= r.rho <= r.upper and r.n == 8
+    assert "bootstrap interval" in r.describe()
+    seeds_only = st.spearman_interval(v, ref, None, n_boot=500)
+    assert seeds_only.kind == "seeds" and seeds_only.lower <= seeds_only.rho <= seeds_only.upper
+    assert st.spearman_interval(v[:, :1], ref).kind == "none"

@@ -16,48 +16,56 @@ from test_study_store import fake_cell, quick_spec, snapshot
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = """
-import signal, sys
-signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell's background job inherits SIGINT ignored
+import sys
 sys.path.insert(0, {tests!r})
-from test_study_store import fake_cell
+from test_study_resume import held_cell
 from augstudy import run_study
-run_study({spec!r}, out={out!r}, cell_fn=fake_cell, progress=True)
+run_study({spec!r}, out={out!r}, cell_fn=held_cell, progress=True)
 """
+DEADLINE = 300.0  # seconds: a guard against a hang only; the tests wait for states
 
 
-def start_run(tmp_path, delay="1.0"):
+def held_cell(config):
+    """fake_cell, except that once ``AUGSTUDY_HOLD_AFTER`` cells are stored, a cell writes ``started`` and
+    blocks until ``release`` exists (in ``AUGSTUDY_HOLD_DIR``): the run is then certainly mid-grid."""
+    hold = Path(os.environ["AUGSTUDY_HOLD_DIR"])
+    if len(list((hold / "fake").glob("cells/*/metrics.json"))) >= int(os.environ["AUGSTUDY_HOLD_AFTER"]):
+        (hold / "started").write_text(config.cell_id())
+        while not (hold / "release").exists():
+            time.sleep(0.05)
+    return fake_cell(config)
+
+
+def start_run(tmp_path, after_cells: int):
     spec = tmp_path / "study.yaml"
     spec.write_text(yaml.safe_dump(quick_spec(seeds=[0])))
-    env = {**os.environ, "AUGSTUDY_FAKE_SLEEP": delay}
+    env = {**os.environ, "AUGSTUDY_HOLD_DIR": str(tmp_path), "AUGSTUDY_HOLD_AFTER": str(after_cells)}
     code = SCRIPT.format(tests=str(HERE), spec=str(spec), out=str(tmp_path))
-    return spec, subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def wait_for_cells(root: Path, n: int, proc, timeout: float = 60.0) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if len(list(root.glob("cells/*/metrics.json"))) >= n:
-            return
-        assert proc.poll() is None, proc.stdout.read().decode()
-        time.sleep(0.05)
-    raise AssertionError(f"fewer than {n} cells finished in {timeout} s")
+    # started as a shell starts a background job: SIGINT ignored (augstudy installs its own handler)
+    return spec, subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
 
 
 def interrupt_run(tmp_path, after_cells: int, sig: int):
-    """Start a run in a subprocess, send ``sig`` once ``after_cells`` cells are done; return its pieces."""
-    spec, proc = start_run(tmp_path)
-    root = tmp_path / "fake"
-    wait_for_cells(root, after_cells, proc)
+    """Start a run in a subprocess, send ``sig`` once ``after_cells`` cells are stored and the next one is
+    held (so no further cell can finish first); return its pieces."""
+    spec, proc = start_run(tmp_path, after_cells)
+    end = time.monotonic() + DEADLINE
+    while not (tmp_path / "started").exists():
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.monotonic() < end, "the run never reached the held cell"
+        time.sleep(0.05)
     proc.send_signal(sig)
-    out = proc.communicate(timeout=30)[0].decode()
-    return spec, root, proc, out
+    out = proc.communicate(timeout=DEADLINE)[0].decode()
+    (tmp_path / "release").write_text("")
+    return spec, tmp_path / "fake", proc, out
 
 
 def test_kill_9_mid_grid_loses_no_completed_cell_and_the_rerun_completes_the_rest(tmp_path):
     spec, root, proc, _ = interrupt_run(tmp_path, 3, signal.SIGKILL)
     before = snapshot(root)
     n_before = len({Path(p).parent.name for p in before})
-    assert 3 <= n_before < 9
+    assert n_before == 3
     assert (root / ".lock").exists()  # left behind by the killed run: stale, taken over below
     calls = []
     df = run_study(spec, out=tmp_path, cell_fn=lambda c: calls.append(1) or fake_cell(c), progress=False)
@@ -70,7 +78,8 @@ def test_kill_9_mid_grid_loses_no_completed_cell_and_the_rerun_completes_the_res
 
 def test_ctrl_c_stops_cleanly_releases_the_lock_and_keeps_finished_cells(tmp_path):
     spec, root, proc, out = interrupt_run(tmp_path, 2, signal.SIGINT)
-    assert proc.returncode != 0 and "interrupted" in out and "rerun the same command to resume" in out
+    assert proc.returncode != 0 and "interrupted (SIGINT): 2 of 9 cells finished" in out
+    assert "rerun the same command to resume" in out
     assert not (root / ".lock").exists()
     assert json.loads((root / "study.json").read_text())["state"] == "interrupted"
     done = len(list(root.glob("cells/*/metrics.json")))

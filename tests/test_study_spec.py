@@ -107,7 +107,7 @@ BAD = [
      "grid.operators[1]: unknown operator 'colr' (did you mean 'color'?); registered: blur"),
     (spec(grid={"kind": "pairwise", "operators": ["crop", "color(strength=-1)"]}), "grid.operators[1]: ['color(strength=-1)'] is not a valid pipeline"),
     (spec(grid={"kind": "pairwise", "operators": ["crop", "crop(scale_min=0.5)"]}), "operator names must be unique; repeated: 'crop'"),
-    (spec(methods=["byol"]), "methods[0]: got 'byol'; input should be 'simclr' or 'supervised'"),
+    (spec(methods=["byl"]), "methods[0]: unknown method 'byl' (did you mean 'byol'?); registered: "),
     (spec(seeds=[0, 0]), "seeds: seeds must be unique; repeated: '0'"),
     (spec(grid={"kind": "sweep", "pipeline": ["crop", "color"], "target": "blur", "param": "strength", "values": [0.5]}),
      "grid.target 'blur' is not in grid.pipeline; one of: crop, color"),

@@ -7,10 +7,11 @@ import torch
 
 import augstudy
 from augstudy.data import Dataset, Split
+from augstudy.errors import OperatorContractError
 from augstudy.train import CellConfig, CellResult, build_encoder, evaluate, run_cell
 from augstudy.train.cell import derive_seed
 
-RESULT_KEYS = {"cell_id", "status", "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "loss_per_epoch",
+RESULT_KEYS = {"cell_id", "status", "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "loss_per_epoch", "lr_per_epoch",
                "train_seconds", "eval_seconds", "images_per_second", "device", "seed", "versions", "error"}
 
 
@@ -51,6 +52,7 @@ def test_result_record_is_json_ready_and_complete(tiny):
     d = r.to_dict()
     assert set(d) == RESULT_KEYS and json.loads(json.dumps(d)) == d
     assert d["status"] == "done" and d["error"] is None and d["device"] == "cpu" and d["seed"] == 0
+    assert len(d["lr_per_epoch"]) == len(d["loss_per_epoch"]) and all(v >= 0 for v in d["lr_per_epoch"])
     assert d["cell_id"] == CellConfig.model_validate(_cfg(evaluation={"on_projection": True})).cell_id()
     for key in ("linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z"):
         assert 0.0 <= d[key] <= 100.0
@@ -80,8 +82,12 @@ def test_nan_loss_gives_diverged(tiny):
         def apply(self, x, params):
             return x * float("nan")
 
-    r = run_cell(_cfg(pipeline=["test_nan_op"]), tiny)
-    assert r.status == "diverged" and "nan" in r.error
+    # an operator returning NaN breaks the operator contract: named before any training step
+    with pytest.raises(OperatorContractError, match="operator 'test_nan_op' returned NaN"):
+        run_cell(_cfg(pipeline=["test_nan_op"]), tiny)
+    # a loss that becomes NaN/inf in training (here an absurd learning rate) is a kept 'diverged' result
+    r = run_cell(_cfg(training={"optimizer": "sgd", "lr": 1e30, "scale_lr": False}), tiny)
+    assert r.status == "diverged" and ("nan" in r.error or "inf" in r.error)
     assert r.linear_top1 is None and r.knn_top1 is None
     assert json.dumps(r.to_dict())
 

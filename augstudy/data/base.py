@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..errors import DataError, ParamsError
+
 
 @dataclass(frozen=True)
 class Split:
@@ -15,9 +17,9 @@ class Split:
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[1] != 3:
-            raise ValueError(f"Split.images must be uint8 [N, 3, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
+            raise DataError(f"Split.images must be uint8 [N, 3, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
         if self.labels.dtype != torch.int64 or self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"Split.labels must be int64 [N] matching images, got {self.labels.dtype} {tuple(self.labels.shape)}")
+            raise DataError(f"Split.labels must be int64 [N] matching images, got {self.labels.dtype} {tuple(self.labels.shape)}")
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -49,7 +51,7 @@ def per_class_subset(split: Split, per_class: int | None, seed: int = 0) -> Spli
     if per_class is None:
         return split
     if not isinstance(per_class, int) or per_class < 1:
-        raise ValueError(f"per-class subset size {per_class!r} must be a positive integer or null")
+        raise ParamsError(f"per-class subset size {per_class!r} must be a positive integer or null")
     order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
     labels = split.labels[order]
     rank = torch.zeros_like(labels)
@@ -58,3 +60,21 @@ def per_class_subset(split: Split, per_class: int | None, seed: int = 0) -> Spli
         rank[mask] = torch.arange(int(mask.sum()))
     keep = order[rank < per_class].sort().values
     return Split(split.images[keep], split.labels[keep])
+
+
+def holdout(dataset: Dataset, fraction: float, seed: int = 0) -> Dataset:
+    """``dataset`` with ``fraction`` of its training split held out as the evaluation split.
+
+    The held-out images (a seeded permutation, at least one, at most all but one) become ``test``; the
+    rest stay ``train``. The original test split is not part of the result, so a model selected on it
+    has never seen the test set. Both parts keep the training split's order.
+    """
+    n = len(dataset.train)
+    if n < 2:
+        raise ValueError(f"a validation split needs at least 2 training images, the dataset has {n}")
+    k = min(n - 1, max(1, round(fraction * n)))
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    val, rest = order[:k].sort().values, order[k:].sort().values
+    tr = dataset.train
+    return Dataset(Split(tr.images[rest], tr.labels[rest]), Split(tr.images[val], tr.labels[val]), dataset.classes,
+                   {**dataset.info, "validation": {"fraction": fraction, "seed": seed, "held_out": k}})

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .base import Split
+from ..errors import ParamsError
 
 
 class _ShuffledBatches:
@@ -26,9 +27,9 @@ class _ShuffledBatches:
     def __init__(self, n: int, batch_size: int, generator: Optional[torch.Generator], seed: Optional[int],
                  device, drop_last: bool, shuffle: bool) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r} must be a positive integer")
+            raise ParamsError(f"batch_size={batch_size!r} must be a positive integer")
         if drop_last and batch_size > n:
-            raise ValueError(f"batch_size={batch_size} is larger than the split ({n} images) with drop_last=True")
+            raise ParamsError(f"batch_size={batch_size} is larger than the split ({n} images) with drop_last=True")
         if generator is not None and seed is not None:
             raise ValueError("pass either generator or seed, not both")
         if shuffle and generator is None and seed is None:
@@ -103,7 +104,7 @@ class StreamingBatcher(_ShuffledBatches):
         if len(files) != len(labels):
             raise ValueError(f"StreamingBatcher got {len(files)} files but {len(labels)} labels")
         if not isinstance(size, int) or size < 1:
-            raise ValueError(f"StreamingBatcher size={size!r} must be a positive integer (pixels)")
+            raise ParamsError(f"StreamingBatcher size={size!r} must be a positive integer (pixels)")
         super().__init__(len(files), batch_size, generator, seed, device, drop_last, shuffle)
         self.files = _FolderFiles(files, labels, size)
         self.num_workers = min(4, os.cpu_count() or 1) if num_workers is None else num_workers

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..errors import AugstudyError
+from ..errors import AugstudyError, ParamsError, PathError
 from .base import Dataset, Split, per_class_subset
 from .cache import cache_key, cache_root, cached
 from .registry import dataset
@@ -67,9 +67,9 @@ def _images_under(folder: str, stamps: list) -> list[str]:
 def _class_files(folder: Path, stamps: list) -> dict[str, list[str]]:
     """``{class: sorted image paths}`` for the class subfolders of ``folder``; errors name the path."""
     if not folder.exists():
-        raise FileNotFoundError(f"image folder '{folder}' does not exist")
+        raise PathError(f"image folder '{folder}' does not exist")
     if not folder.is_dir():
-        raise NotADirectoryError(f"image folder '{folder}' is not a directory")
+        raise PathError(f"image folder '{folder}' is not a directory")
     subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not subdirs:
         raise AugstudyError(f"image folder '{folder}' has no class subfolders; expected {folder}/<class>/<image>"
@@ -90,7 +90,7 @@ def scan(root: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0) -> 
     """List an image folder's files and labels (both layouts); no decoding."""
     root = Path(root).expanduser()
     if not root.exists():
-        raise FileNotFoundError(f"imagefolder root '{root}' does not exist")
+        raise PathError(f"imagefolder root '{root}' does not exist")
     stamps: list = []
     if (root / "train").is_dir() and (root / "test").is_dir():
         train, test = _class_files(root / "train", stamps), _class_files(root / "test", stamps)
@@ -102,7 +102,7 @@ def scan(root: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0) -> 
         sf, sl = _flatten(test, classes)
         return FolderIndex(tf, tl, sf, sl, classes, "train/test", _stamp(root, stamps))
     if not 0 < test_fraction < 1:
-        raise ValueError(f"imagefolder test_fraction={test_fraction!r} must be in (0, 1)")
+        raise ParamsError(f"imagefolder test_fraction={test_fraction!r} must be in (0, 1)")
     by_class = _class_files(root, stamps)
     classes = sorted(by_class)
     rng = np.random.default_rng(seed)
@@ -229,7 +229,7 @@ def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.
     this many images of each class (a seeded subset, drawn after the cache), for CPU-sized studies.
     """
     if size is not None and (not isinstance(size, int) or size < 1):
-        raise ValueError(f"imagefolder size={size!r} must be a positive integer (pixels)")
+        raise ParamsError(f"imagefolder size={size!r} must be a positive integer (pixels)")
     index = scan(root, test_fraction, seed)
     root = Path(root).expanduser().resolve()
     payload = {"version": DECODER_VERSION, "size": size, "test_fraction": test_fraction, "seed": seed,

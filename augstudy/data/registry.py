@@ -11,10 +11,12 @@ from typing import Any, Callable
 
 from ..registry import Registry
 from .base import Dataset
+from ..errors import DataError, ParamsError, RegistrationError
+
 
 def _check(name: str, fn: Any) -> None:
     if not callable(fn):
-        raise TypeError(f"@dataset({name!r}) needs a function returning a Dataset")
+        raise RegistrationError(f"@dataset({name!r}) needs a function returning a Dataset")
 
 
 REGISTRY: Registry[Callable[..., Dataset]] = Registry(
@@ -50,6 +52,12 @@ def describe(name: str) -> dict[str, Any]:
     return {"name": name, "summary": doc.splitlines()[0] if doc else "", "doc": doc, "params": params}
 
 
+def check_params(name: str, params: dict[str, Any]) -> None:
+    """The params of dataset ``name`` checked without reading any data (keys, types, and the values its
+    ``Params`` model declares, e.g. synthetic's bounds); one line naming a bad one."""
+    REGISTRY.validate_params(name, params)
+
+
 def load(name: str, **params: Any) -> Dataset:
     """Load the dataset ``name`` with ``params``: train and test splits, class names and ``info``."""
     fn = get(name)
@@ -59,16 +67,16 @@ def load(name: str, **params: Any) -> Dataset:
     if unknown and not takes_any:
         close = difflib.get_close_matches(unknown[0], accepted, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"dataset {name!r} has no param {unknown[0]!r}{hint}; its params are: "
+        raise ParamsError(f"dataset {name!r} has no param {unknown[0]!r}{hint}; its params are: "
                          f"{', '.join(accepted) or 'none'}")
     missing = [k for k, p in accepted.items() if p.default is p.empty and k not in params]
     if missing:
-        raise ValueError(f"dataset {name!r} needs the param {missing[0]!r}")
+        raise ParamsError(f"dataset {name!r} needs the param {missing[0]!r}")
     ds = fn(**params)
     if not isinstance(ds, Dataset):
-        raise TypeError(f"dataset {name!r} returned {type(ds).__name__}, not an augstudy.data.Dataset")
+        raise DataError(f"dataset {name!r} returned {type(ds).__name__}, not an augstudy.data.Dataset")
     if len(ds.classes) < 2:
-        raise ValueError(f"dataset {name!r} has {len(ds.classes)} class(es); a study needs at least 2")
+        raise DataError(f"dataset {name!r} has {len(ds.classes)} class(es); a study needs at least 2")
     info = dict(ds.info)
     info.setdefault("name", name)
     return Dataset(ds.train, ds.test, ds.classes, info)

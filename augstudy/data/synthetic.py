@@ -64,6 +64,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .base import Dataset, Split
 from .cache import cached
 from .registry import dataset
+from ..errors import ParamsError
 
 #: Bump whenever a change to this file changes the generated pixels (invalidates the cache).
 GENERATOR_VERSION = "1"
@@ -116,9 +117,9 @@ class SyntheticParams(BaseModel):
     @model_validator(mode="after")
     def _texture_classes(self) -> "SyntheticParams":
         if self.class_cue == "texture" and self.num_classes > len(_CLASS_TEXTURES):
-            raise ValueError(f"class_cue='texture' has {len(_CLASS_TEXTURES)} classes; num_classes must be <= that")
+            raise ParamsError(f"class_cue='texture' has {len(_CLASS_TEXTURES)} classes; num_classes must be <= that")
         if self.class_cue == "texture_polarity" and self.num_classes > 2 * len(_POLARITY_TEXTURES):
-            raise ValueError(f"class_cue='texture_polarity' has {2 * len(_POLARITY_TEXTURES)} classes; "
+            raise ParamsError(f"class_cue='texture_polarity' has {2 * len(_POLARITY_TEXTURES)} classes; "
                              "num_classes must be <= that")
         return self
 
@@ -126,7 +127,7 @@ class SyntheticParams(BaseModel):
     @classmethod
     def _scale_range(cls, v: tuple[float, float]) -> tuple[float, float]:
         if not 0.05 <= v[0] <= v[1] <= 1.5:
-            raise ValueError("object_scale must be [low, high] with 0.05 <= low <= high <= 1.5")
+            raise ParamsError("object_scale must be [low, high] with 0.05 <= low <= high <= 1.5")
         return v
 
 
@@ -499,8 +500,8 @@ def parse_params(**params) -> SyntheticParams:
         key = ".".join(str(x) for x in err["loc"]) or "?"
         valid = ", ".join(SyntheticParams.model_fields)
         if err["type"] == "extra_forbidden":
-            raise ValueError(f"dataset 'synthetic' has no param {key!r}; its params are: {valid}") from None
-        raise ValueError(f"dataset 'synthetic' param {key}={err.get('input')!r}: {err['msg']}") from None
+            raise ParamsError(f"dataset 'synthetic' has no param {key!r}; its params are: {valid}") from None
+        raise ParamsError(f"dataset 'synthetic' param {key}={err.get('input')!r}: {err['msg']}") from None
 
 
 @dataset("synthetic")
@@ -546,3 +547,12 @@ def synthetic(n_train: int = 4096, n_test: int = 1000, size: int = 32, num_class
                        info={"name": "synthetic", "params": params, "generator_version": GENERATOR_VERSION})
 
     return cached("synthetic", {"params": params, "version": GENERATOR_VERSION}, build, use_cache=bool(cache))
+
+
+class _SpecParams(SyntheticParams):
+    """Every param of ``synthetic`` (its knobs and ``cache``), for checking a study file without data."""
+
+    cache: bool = True
+
+
+synthetic.Params = _SpecParams

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
-from ..errors import AugstudyError
+from ..errors import AugstudyError, ParamsError, PathError
 from .base import Dataset, Split
 from .cache import cache_root, cached
 from .imagefolder import _cache_root_for, resize_square
@@ -52,7 +52,7 @@ def _torchvision_split(cls, root: Path, download: bool, **kwargs):
     try:
         return cls(str(root), download=False, **kwargs)
     except RuntimeError as e:
-        raise FileNotFoundError(f"{cls.__name__} not found under root '{root}' ({e}); pass download: true "
+        raise PathError(f"{cls.__name__} not found under root '{root}' ({e}); pass download: true "
                                 "(needs a network) or a root holding the extracted archive") from None
 
 
@@ -66,10 +66,10 @@ def _split(images_nhwc: np.ndarray, labels, size: Optional[int]) -> Split:
 def _load(name: str, root: Optional[str], download: bool, size: Optional[int], cache: bool, get) -> Dataset:
     """Shared path: resolve root, check params, read (or load the cached arrays of) both splits."""
     if size is not None and (not isinstance(size, int) or size < 1):
-        raise ValueError(f"{name} size={size!r} must be a positive integer (pixels)")
+        raise ParamsError(f"{name} size={size!r} must be a positive integer (pixels)")
     root_path = Path(root).expanduser() if root else cache_root() / "torchvision"
     if not download and not root_path.exists():
-        raise FileNotFoundError(f"{name} root '{root_path}' does not exist; pass download: true (needs a network) "
+        raise PathError(f"{name} root '{root_path}' does not exist; pass download: true (needs a network) "
                                 "or the folder holding the extracted archive")
     root_path.mkdir(parents=True, exist_ok=True)
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .base import Operator, OperatorParams, Params
+from ..errors import OperatorContractError
 
 
 class AlbumentationsOperator(Operator):
@@ -44,7 +45,7 @@ class AlbumentationsOperator(Operator):
             self.transform.set_random_seed(int(seed))
             res = self.transform(image=np.ascontiguousarray(img))["image"]
             if res.shape != img.shape:
-                raise ValueError(f"albumentations operator {self.name!r} changed the image shape "
+                raise OperatorContractError(f"albumentations operator {self.name!r} changed the image shape "
                                  f"{img.shape} -> {res.shape}; operators must keep it")
             out.append(res)
         y = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2)

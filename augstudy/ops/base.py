@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 import torch
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from ..errors import ParamsError
+
 Params = dict[str, Any]
 
 
@@ -44,7 +46,7 @@ def ordered(lo: str, hi: str):
 
     def check(self):
         if getattr(self, lo) > getattr(self, hi):
-            raise ValueError(f"{lo}={getattr(self, lo)} must be <= {hi}={getattr(self, hi)}")
+            raise ParamsError(f"{lo}={getattr(self, lo)} must be <= {hi}={getattr(self, hi)}")
         return self
 
     return model_validator(mode="after")(check)

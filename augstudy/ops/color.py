@@ -3,17 +3,19 @@
 Jitter follows torchvision's ``ColorJitter`` semantics per image: factors brightness, contrast,
 saturation ~ U[max(0, 1 - 0.8s), 1 + 0.8s], hue ~ U[-0.2s, 0.2s], the four applied in a random
 order per image, clamping to [0, 1] after each. On the CPU the whole distortion runs in one compiled
-pass per image (:mod:`.cpu_kernels`). Elsewhere it is vectorised as four rounds: in round r every
-image applies the step at position r of its own permutation. Brightness, contrast and saturation
-are one ``lerp`` towards a per-image target (0, the mean grey, the grey image); hue runs only on
-the images whose round-r step is hue (one contiguous slice: the batch is sorted by hue round first).
+pass per image (:mod:`.cpu_kernels`). Elsewhere (the tensor path, :mod:`.paths`) it is vectorised as
+four rounds: in round r every image applies the step at position r of its own permutation.
+Brightness, contrast and saturation are one blend towards a per-image target (0, the mean grey, the
+grey image); the hue shift is computed for the whole batch and kept (``torch.where``) by the images
+whose round-r step is hue: no host sync and the same ops whatever the draws.
 """
 from __future__ import annotations
 
 import torch
 from pydantic import Field
 
-from .base import Operator, OperatorParams, Params, draw_mask, draw_uniform, on_subset, per_image
+from .base import Operator, OperatorParams, Params, draw_mask, draw_uniform, per_image
+from .paths import uses_cpu_kernels
 from .registry import operator
 
 #: Step codes in ``params["order"]``.
@@ -44,73 +46,51 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     h6 = (g - b).mul_(on_r)
     h6.addcmul_((b - r).add_(c, alpha=2.0), on_g).addcmul_((r - g).add_(c, alpha=4.0), on_b)
     h6.div_(c.clamp_min(1e-12)).add_(shift.reshape(-1, 1, 1), alpha=6.0)
-    out = torch.empty_like(x)
-    for ch, m in enumerate((3.0, 5.0, 1.0)):
-        ramp = (h6 - m).abs_().sub_(6.0).abs_().sub_(3.0).abs_().sub_(1.0).clamp_(0.0, 1.0)
-        torch.sub(v, ramp.mul_(c), out=out[:, ch])
-    return out
+    m = torch.arange(3, device=x.device, dtype=x.dtype).mul_(2.0).add_(3.0).remainder_(6.0)  # (3, 5, 1), no host list
+    ramp = (h6[:, None] - m[None, :, None, None]).abs_().sub_(6.0).abs_().sub_(3.0).abs_().sub_(1.0).clamp_(0.0, 1.0)
+    return torch.sub(v[:, None], ramp.mul_(c[:, None]))  # the three channels at once
 
 
 def color_distort(x: torch.Tensor, params: Params, drop: torch.Tensor | None = None) -> torch.Tensor:
     """Jitter as ``params`` say, then grayscale where ``drop``: the compiled kernel on the CPU, tensor ops elsewhere."""
     if drop is None:
         drop = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-    if x.device.type == "cpu":
+    if uses_cpu_kernels(x.device):
         from .cpu_kernels import color_distort_cpu  # imports numba: only when a CPU batch needs it
 
         factors = torch.stack([params["brightness"], params["contrast"], params["saturation"]], 1)
         return color_distort_cpu(x, factors, params["hue"], params["order"], drop)
-    y = color_jitter(x, params)
-    return color_drop(y, drop, inplace=y is not x)
+    return color_drop(color_jitter(x, params), drop)
 
 
 def color_jitter(x: torch.Tensor, params: Params) -> torch.Tensor:
     """Apply per-image brightness/contrast/saturation/hue factors in per-image order ``params["order"]``
     (tensor ops, any device; on the CPU :func:`color_distort` uses the compiled kernel instead).
 
-    The batch is first sorted by the round in which each image's hue step falls (images with nothing
-    to do last), so each round's hue images are one contiguous slice (no gather/scatter per round) and
-    the untouched images are skipped; the result is unsorted at the end.
+    Branch-free over the whole batch (no host sync, the same ops whatever the draws): in round r every
+    image blends towards its round-r target (0, its mean grey, its grey image; weight 1 leaves it exactly
+    as it is), then takes the hue shift where its round-r step is hue.
     """
     hue = params["hue"]
     factors = torch.stack([params["brightness"], params["contrast"], params["saturation"], torch.ones_like(hue)], 1)
-    rounds = params["order"].shape[1]
-    has_hue = hue != 0
-    idle = (factors[:, :3] == 1).all(1) & ~has_hue
-    if idle.all():
-        return x
-    # group: the round of the hue step (0..rounds-1), `rounds` if hue is 0, `rounds + 1` if idle
-    group = torch.where(has_hue, (params["order"] == HUE).to(torch.uint8).argmax(1), rounds)
-    group = torch.where(idle, rounds + 1, group)
-    sort = torch.argsort(group, stable=True)
-    bounds = [0] + torch.bincount(group, minlength=rounds + 2).cumsum(0).tolist()
-    y = x.index_select(0, sort)  # our own copy: every step below works in place on it
-    busy = y[:bounds[rounds + 1]]
-    order, factors, hue = params["order"][sort], factors[sort], hue[sort]
-    for r in range(rounds):
-        step = order[:bounds[rounds + 1], r]
-        weight = factors[:bounds[rounds + 1]].gather(1, step[:, None])[:, 0]
-        is_sat, is_con = step == SATURATION, step == CONTRAST
-        active = weight != 1
-        if active.any():
-            # y <- clamp(w y + (1 - w) t), t = 0 (brightness), mean grey (contrast), grey image (saturation)
-            keep = 1 - weight
-            if ((is_sat | is_con) & active).any():
-                gray = grayscale(busy)  # [n, 1, H, W]; contrast's target is its mean
-                target = torch.addcmul(per_image(gray.mean((1, 2, 3)) * keep * is_con), gray, per_image(keep * is_sat))
-                # one fused pass: target plane + w * y (a plane target broadcasts fast, a scalar one slowly)
-                torch.addcmul(target, busy, per_image(weight), out=busy).clamp_(0.0, 1.0)
-            else:
-                busy.mul_(per_image(weight)).clamp_(max=1.0)
-        lo, hi = bounds[r], bounds[r + 1]
-        if hi > lo:
-            y[lo:hi] = adjust_hue(y[lo:hi], hue[lo:hi])
-    return y.index_select(0, torch.argsort(sort))  # unsort (a gather is ~3x faster than index_copy_)
+    order = params["order"]
+    y = x
+    for r in range(order.shape[1]):
+        step = order[:, r]
+        weight = factors.gather(1, step[:, None])[:, 0]
+        keep = 1 - weight
+        # y <- clamp(w y + (1 - w) t), t = 0 (brightness), mean grey (contrast), grey image (saturation)
+        gray = grayscale(y)  # [B, 1, H, W]; contrast's target is its mean
+        target = torch.addcmul(per_image(gray.mean((1, 2, 3)) * keep * (step == CONTRAST)), gray,
+                               per_image(keep * (step == SATURATION)))
+        y = torch.addcmul(target, y, per_image(weight)).clamp_(0.0, 1.0)
+        y = torch.where(per_image((step == HUE) & (hue != 0)), adjust_hue(y, hue), y)
+    return y
 
 
-def color_drop(x: torch.Tensor, drop: torch.Tensor, inplace: bool = False) -> torch.Tensor:
-    """Replace the images where ``drop`` is True by their grey version (3 equal channels)."""
-    return on_subset(x, drop, lambda xs, idx: grayscale(xs).expand(-1, 3, -1, -1).contiguous(), inplace)
+def color_drop(x: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+    """Replace the images where ``drop`` is True by their grey version (3 equal channels); branch-free."""
+    return torch.where(per_image(drop), grayscale(x).expand_as(x), x)
 
 
 def sample_jitter(strength: float, p: float, batch_size: int, generator: torch.Generator,

@@ -1,13 +1,17 @@
 """Filter operators: blur (Gaussian), sobel (edge magnitude), noise (additive Gaussian)."""
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from pydantic import Field
 
 from .base import Operator, OperatorParams, Params, draw_mask, draw_seed, draw_uniform, on_subset, ordered, per_image
 from .color import grayscale
+from .paths import uses_cpu_kernels
 from .registry import operator
+from ..errors import ParamsError
 
 
 def blur_kernel_size(side: int, fraction: float = 0.1) -> int:
@@ -43,14 +47,15 @@ def _grouped(xp: torch.Tensor, kernels: torch.Tensor, dim: int) -> torch.Tensor:
     b, c = xp.shape[:2]
     size = kernels.shape[1]
     shape = (b * c, 1, size, 1) if dim == 2 else (b * c, 1, 1, size)
-    out = F.conv2d(xp.reshape(1, b * c, *xp.shape[2:]), kernels.repeat_interleave(c, 0).reshape(shape), groups=b * c)
+    weight = kernels[:, None, :].expand(b, c, size).reshape(shape)  # each image's kernel, once per channel
+    out = F.conv2d(xp.reshape(1, b * c, *xp.shape[2:]), weight, groups=b * c)
     return out.reshape(b, c, *out.shape[2:])
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, size: int) -> torch.Tensor:
     """Separable Gaussian blur of each image with its own ``sigma`` (kernel ``size``, reflect padding)."""
     if min(x.shape[2:]) <= size // 2:
-        raise ValueError(f"blur: kernel size {size} is too large for images of size {tuple(x.shape[2:])}")
+        raise ParamsError(f"blur: kernel size {size} is too large for images of size {tuple(x.shape[2:])}")
     kernels = gaussian_kernels(sigma, size)
     pad = size // 2
     xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")
@@ -81,7 +86,9 @@ class Blur(Operator):
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         size = blur_kernel_size(min(x.shape[2:]), self.kernel_fraction)
         sigma = params["sigma"]
-        return on_subset(x, params["apply"], lambda xs, idx: gaussian_blur(xs, sigma.index_select(0, idx), size))
+        if uses_cpu_kernels(x.device):  # the CPU blurs only the drawn images (the same numbers, less work)
+            return on_subset(x, params["apply"], lambda xs, idx: gaussian_blur(xs, sigma.index_select(0, idx), size))
+        return torch.where(per_image(params["apply"]), gaussian_blur(x, sigma, size), x)
 
 
 @operator("sobel")
@@ -95,12 +102,16 @@ class Sobel(Operator):
         return {"apply": draw_mask(generator, batch_size, self.p, device)}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return on_subset(x, params["apply"], lambda xs, idx: sobel(xs))
+        if uses_cpu_kernels(x.device):
+            return on_subset(x, params["apply"], lambda xs, idx: sobel(xs))
+        return torch.where(per_image(params["apply"]), sobel(x), x)
 
 
 def sobel(x: torch.Tensor) -> torch.Tensor:
     """Edge magnitude ``sqrt(gx^2 + gy^2)`` of the grey image (replicate padding), max-normalised per image."""
-    gx = x.new_tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    diff = torch.arange(3, device=x.device, dtype=x.dtype) - 1  # [-1, 0, 1]: built on the device, no host list
+    smooth = 2 - diff.abs()  # [1, 2, 1]
+    gx = smooth[:, None] * diff[None, :]  # [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
     weight = torch.stack([gx, gx.t()])[:, None]
     g = F.conv2d(F.pad(grayscale(x), (1, 1, 1, 1), mode="replicate"), weight)
     mag = g.square().sum(1, keepdim=True).sqrt_()
@@ -122,10 +133,46 @@ class Noise(Operator):
     def sample_params(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Params:
         std = draw_uniform(generator, batch_size, device, self.std_min, self.std_max)
         apply = draw_mask(generator, batch_size, self.p, device)
-        return {"std": torch.where(apply, std, torch.zeros_like(std)), "seed": draw_seed(generator)}
+        if uses_cpu_kernels(device):
+            seed = draw_seed(generator)  # a Python int (an .item(): free on the CPU)
+        else:  # a seed tensor on the device: no host sync
+            seed = torch.randint(0, 2**31, (1,), generator=generator, device=generator.device).to(device)
+        return {"std": torch.where(apply, std, torch.zeros_like(std)), "seed": seed}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        """The noise field is drawn from a generator seeded with ``params["seed"]`` on x's device (replayable)."""
-        gen = torch.Generator(device=x.device).manual_seed(params["seed"])
-        noise = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+        """The noise field is a pure function of ``params["seed"]`` (replayable): an int seeds a generator on
+        x's device (the CPU path); a seed tensor (the tensor path) feeds :func:`hashed_normal`, sync-free."""
+        seed = params["seed"]
+        if isinstance(seed, torch.Tensor):
+            noise = hashed_normal(seed, x.shape).to(x.dtype)
+        else:
+            gen = torch.Generator(device=x.device).manual_seed(seed)
+            noise = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
         return noise.mul_(per_image(params["std"])).add_(x).clamp_(0.0, 1.0)
+
+
+_MASK32 = 0xFFFFFFFF
+
+
+def _hash32(v: torch.Tensor) -> torch.Tensor:
+    """An integer hash of int64 values in [0, 2^32) (xorshift-multiply rounds; multipliers < 2^31, so no overflow)."""
+    v = v ^ (v >> 16)
+    v = (v * 0x7FEB352D) & _MASK32
+    v = v ^ (v >> 15)
+    v = (v * 0x5BD1E995) & _MASK32
+    return v ^ (v >> 16)
+
+
+def hashed_normal(seed: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """Standard normal float32 noise of ``shape`` from a seed tensor (on its device), counter-based.
+
+    Element i takes two uniforms from hashes of (seed, 2i) and (seed, 2i+1) and one Box-Muller normal:
+    a fixed number of elementwise ops, no generator state and no host sync, the same on every device.
+    """
+    n = math.prod(shape)
+    key = _hash32(seed.to(torch.int64) & _MASK32)
+    counter = torch.arange(2 * n, device=seed.device, dtype=torch.int64)
+    bits = _hash32(_hash32(counter ^ key) ^ key)
+    u = ((bits >> 8).to(torch.float32) + 0.5) * (1.0 / 2**24)  # (0, 1): 24 random bits
+    u1, u2 = u.view(n, 2).unbind(1)
+    return (torch.sqrt(-2.0 * torch.log(u1)) * torch.cos((2.0 * math.pi) * u2)).view(shape)

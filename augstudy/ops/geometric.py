@@ -2,7 +2,7 @@
 
 All are vectorised over the batch: crops are one ``grid_sample`` with per-image sampling grids (a
 compiled per-image loop on the CPU), flips are folded into that grid (or a ``torch.where``), rotations
-are three index groups.
+are three whole-batch turns kept by ``torch.where``; none syncs the host.
 """
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field, model_validator
 
-from .base import Operator, OperatorParams, Params, draw_mask, draw_uniform, on_subset, ordered, per_image
+from .base import Operator, OperatorParams, Params, draw_mask, draw_uniform, ordered, per_image
+from .paths import uses_cpu_kernels
 from .registry import operator
+from ..errors import ParamsError
 
 #: Attempts per image before the centre-crop fallback (torchvision's RandomResizedCrop uses 10).
 CROP_ATTEMPTS = 10
@@ -74,7 +76,7 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor, flip: torch.Tensor | None
 
     On the CPU a compiled per-image loop (:mod:`.cpu_kernels`), elsewhere :func:`resized_crop_grid`.
     """
-    if x.device.type == "cpu":
+    if uses_cpu_kernels(x.device):
         from .cpu_kernels import resized_crop_cpu  # imports numba: only when a CPU batch needs it
 
         return resized_crop_cpu(x, boxes, flip)
@@ -145,20 +147,26 @@ class Rotate(Operator):
         def _quarter_turns(self):
             bad = [a for a in self.angles if a not in (0, 90, 180, 270)]
             if bad:
-                raise ValueError(f"angles={list(self.angles)}: {bad[0]} is not one of 0, 90, 180, 270")
+                raise ParamsError(f"angles={list(self.angles)}: {bad[0]} is not one of 0, 90, 180, 270")
             return self
 
     def sample_params(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Params:
-        turns = torch.tensor([a // 90 for a in self.angles], device=device)
-        pick = (draw_uniform(generator, batch_size, device) * len(self.angles)).long().clamp_(max=len(self.angles) - 1)
-        return {"k": turns[pick]}
+        n = len(self.angles)
+        pick = (draw_uniform(generator, batch_size, device) * n).long().clamp_(max=n - 1)
+        k = torch.zeros_like(pick)
+        for i, angle in enumerate(self.angles):  # a where per listed angle: no host list copied to the device
+            k = torch.where(pick == i, angle // 90, k)
+        return {"k": k}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        """Square images rotate exactly; non-square ones at 90/270 are resized back to [H, W] (bilinear)."""
-        k = params["k"] % 4
+        """Square images rotate exactly; non-square ones at 90/270 are resized back to [H, W] (bilinear).
+
+        Branch-free: each of the three turns is computed for the whole batch and kept where drawn.
+        """
+        k = per_image(params["k"] % 4)
         out = x
-        for turns in (1, 2, 3):  # three groups, not a loop over images
-            out = on_subset(out, k == turns, lambda xs, idx, t=turns: self._turn(xs, t), inplace=out is not x)
+        for turns in (1, 2, 3):
+            out = torch.where(k == turns, self._turn(x, turns), out)
         return out
 
     @staticmethod

@@ -9,7 +9,8 @@ import torch
 
 from .base import Operator
 from .registry import build
-from .validation import check_images
+from .validation import check_images, checked_apply
+from ..errors import DataError, ParamsError, PathError
 
 
 def sample_images(n: int = 3, size: int = 96, seed: int = 0) -> torch.Tensor:
@@ -41,17 +42,17 @@ def load_images(path: str | Path, size: int = 96, limit: int = 4) -> torch.Tenso
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
         if not files:
-            raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {str(path)!r}")
+            raise PathError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {str(path)!r}")
     elif path.is_file():
         files = [path]
     else:
-        raise FileNotFoundError(f"--input {str(path)!r} is neither an image file, a folder nor a registered dataset")
+        raise PathError(f"--input {str(path)!r} is neither an image file, a folder nor a registered dataset")
     images = []
     for f in files:
         try:
             img = Image.open(f).convert("RGB")
         except (UnidentifiedImageError, OSError):
-            raise ValueError(f"cannot read image {str(f)!r} (not an image, or corrupt)") from None
+            raise DataError(f"cannot read image {str(f)!r} (not an image, or corrupt)") from None
         side = min(img.size)
         left, top = (img.width - side) // 2, (img.height - side) // 2
         img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
@@ -72,7 +73,7 @@ def preview_grid(ops: Sequence[str | dict | Operator], images: torch.Tensor, dra
     batch = images.repeat_interleave(draws, 0)
     for op in operators:
         labels.append(op.spec())
-        rows.append(op(batch, gen))
+        rows.append(checked_apply(op, batch, gen))  # a broken operator is named, not drawn
     return labels, rows
 
 
@@ -82,7 +83,7 @@ def save_preview(path: str | Path, ops: Sequence[str | dict | Operator], images:
     import matplotlib.pyplot as plt  # the user's backend is left alone (headless, matplotlib picks Agg itself)
 
     if draws < 1:
-        raise ValueError(f"preview: draws={draws} must be >= 1")
+        raise ParamsError(f"preview: draws={draws} must be >= 1")
     images = sample_images() if images is None else images
     labels, rows = preview_grid(ops, images, draws, seed)
     n = images.shape[0]

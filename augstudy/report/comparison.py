@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -16,6 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy.stats import rankdata, spearmanr  # noqa: E402
 
+from ..stats.rank import Rho, spearman_interval  # noqa: E402
 from . import paper  # noqa: E402
 from .heatmap import DIVERGING_CMAP, draw_cells, grid_annotations  # noqa: E402
 from .tables import Grid  # noqa: E402
@@ -31,11 +33,20 @@ class Comparison:
     shared_operators: list[str]  # our operators the paper has
     paper_values: np.ndarray  # the paper's top-1 at our rows/cols (NaN where it has none)
     rank_diff: np.ndarray  # our rank - paper's rank over the shared cells (1 = best); NaN elsewhere
+    interval: Optional[Rho] = None  # rho's bootstrap interval over seeds (and test examples), when computed
 
     def describe(self) -> str:
         if not math.isfinite(self.rho):
             return f"Spearman rho vs the paper: not defined ({self.n} shared cell{'s' if self.n != 1 else ''})"
-        return f"Spearman rho vs the paper = {self.rho:.2f} over {self.n} shared cells (p = {self.pvalue:.2g})"
+        text = f"Spearman rho vs the paper = {self.rho:.2f} over {self.n} shared cells (p = {self.pvalue:.2g})"
+        iv = self.interval
+        if iv is not None and math.isfinite(iv.lower):
+            over = {"seeds+examples": "seeds and test examples", "seeds": "seeds only",
+                    "examples": "test examples only"}[iv.kind]
+            text += f", 95% bootstrap interval [{iv.lower:.2f}, {iv.upper:.2f}] over {over}"
+        elif iv is not None:
+            text += ", no interval (one seed, no per-example records)"
+        return text
 
 
 def paper_values_for(rows: list[str], cols: list[str]) -> np.ndarray:
@@ -50,8 +61,33 @@ def paper_values_for(rows: list[str], cols: list[str]) -> np.ndarray:
     return out
 
 
-def compare_with_paper(grid: Grid) -> Comparison:
-    """Spearman rank correlation of ``grid`` (a pairwise matrix) with the paper's Figure 5 over shared cells."""
+def rho_interval(study, grid: Grid, metric: str, method: str = "simclr", n_boot: int = 2000) -> Rho:
+    """Rho of ``grid`` against Figure 5 with its bootstrap interval over seeds and (with records) test examples."""
+    theirs = paper_values_for(grid.rows, grid.cols)
+    t = study.table[(study.table["method"] == method) & (study.table["status"] == "done")].dropna(subset=[metric])
+    seeds = sorted(t["seed"].unique())
+    by = {k: g.drop_duplicates("seed") for k, g in t.groupby(["op1", "op2"], sort=False)}
+    cells, ref = [], []
+    for i, a in enumerate(grid.rows):
+        for j, b in enumerate(grid.cols):
+            if np.isfinite(theirs[i, j]) and np.isfinite(grid.mean[i, j]) and (a, b) in by:
+                cells.append(by[(a, b)])
+                ref.append(theirs[i, j])
+    values = np.full((len(cells), len(seeds)), np.nan)
+    rec = study.records
+    correct = None
+    for k, g in enumerate(cells):
+        values[k, [seeds.index(s) for s in g["seed"]]] = g[metric].to_numpy()
+    if rec is not None and cells and np.isfinite(values).all():
+        parts = [rec.correct(g.sort_values("seed")["cell_id"].astype(str), metric) for g in cells]
+        if all(p is not None for p in parts):
+            correct = np.stack(parts)
+    return spearman_interval(values, np.array(ref), correct, n_boot=n_boot)
+
+
+def compare_with_paper(grid: Grid, study=None, metric: str = "linear_top1", method: str = "simclr") -> Comparison:
+    """Spearman rank correlation of ``grid`` (a pairwise matrix) with the paper's Figure 5 over shared cells;
+    with ``study``, also its bootstrap interval (``Comparison.interval``)."""
     theirs = paper_values_for(grid.rows, grid.cols)
     shared = np.isfinite(theirs) & np.isfinite(grid.mean)
     n = int(shared.sum())
@@ -64,7 +100,9 @@ def compare_with_paper(grid: Grid) -> Comparison:
             res = spearmanr(ours_v, theirs_v)
             rho, pvalue = float(res.statistic), float(res.pvalue)
     ops = [o for o in grid.rows if paper.paper_operator(o)]
-    return Comparison(rho=rho, pvalue=pvalue, n=n, shared_operators=ops, paper_values=theirs, rank_diff=rank_diff)
+    iv = rho_interval(study, grid, metric, method) if study is not None and math.isfinite(rho) else None
+    return Comparison(rho=rho, pvalue=pvalue, n=n, shared_operators=ops, paper_values=theirs, rank_diff=rank_diff,
+                      interval=iv)
 
 
 def comparison_figure(grid: Grid, comp: Comparison, title: str) -> Figure:

@@ -20,7 +20,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from .heatmap import method_label  # noqa: E402
 from .results import StudyResults  # noqa: E402
 
-METHOD_COLORS = {"simclr": "#1f77b4", "supervised": "#d62728"}
+METHOD_COLORS = {"simclr": "#1f77b4", "supervised": "#d62728", "byol": "#2ca02c", "moco": "#ff7f0e", "vicreg": "#9467bd",
+                 "barlow_twins": "#8c564b"}
 
 
 def load_curve(cell_dir: Path) -> Optional[pd.DataFrame]:
@@ -69,7 +70,7 @@ def curves_figure(study: StudyResults, title: str) -> tuple[Figure, int]:
             if curve is None or curve["loss"].isna().all():
                 continue
             m = row["method"]
-            ax.plot(curve["epoch"], curve["loss"], color=METHOD_COLORS.get(m, "#555555"), lw=1.0, alpha=0.8,
+            ax.plot(curve["epoch"], curve["loss"], color=METHOD_COLORS.get(str(m).partition("(")[0], "#555555"), lw=1.0, alpha=0.8,
                     label=method_label(m) if m not in methods_drawn else None)
             methods_drawn.add(m)
             drawn += 1

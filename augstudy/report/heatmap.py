@@ -1,7 +1,8 @@
 """The pairwise heatmap (the paper's Figure 5): rows = 1st transformation, cols = 2nd, an Average column.
 
-Blank cells (failed, diverged, missing) are hatched grey and say why. Several seeds: each cell reads
-``mean ± std``; ``*`` marks a cell where some seeds did not finish.
+Blank cells (failed, diverged, missing) are hatched grey and say why. Each cell reads ``mean ± h``, h the
+half-width of its 95% interval (augstudy.stats); cells tied with the best are outlined; ``*`` marks a
+cell where some seeds did not finish.
 """
 from __future__ import annotations
 
@@ -28,11 +29,14 @@ METRIC_LABELS = {
     "linear_top1_z": "linear-eval top-1 on g(h) (%)",
     "knn_top1_z": "kNN top-1 on g(h) (%)",
 }
-METHOD_LABELS = {"simclr": "SimCLR", "supervised": "Supervised"}
+METHOD_LABELS = {"simclr": "SimCLR", "supervised": "Supervised", "byol": "BYOL", "moco": "MoCo v2",
+                 "vicreg": "VICReg", "barlow_twins": "Barlow Twins"}
 
 
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+    """A method's display name; a spec with params keeps them: ``moco(queue_size=1024)`` -> ``MoCo v2(queue_size=1024)``."""
+    name, paren, rest = str(method).partition("(")
+    return METHOD_LABELS.get(name, name) + paren + rest
 
 
 def grid_annotations(grid: Grid, multiline: bool = True, std: bool = True) -> np.ndarray:
@@ -100,6 +104,13 @@ def draw_cells(
     return ax
 
 
+def mark_tied(ax: Axes, tied: np.ndarray, color: str = "#e8175d") -> None:
+    """Outline the cells tied with the best (a thick frame inside each)."""
+    for (i, j), t in np.ndenumerate(tied):
+        if t:
+            ax.add_patch(Rectangle((j + 0.05, i + 0.05), 0.9, 0.9, fill=False, edgecolor=color, linewidth=2.2, zorder=4))
+
+
 def title_for(study: str, what: str, metric: str, n_seeds: int) -> str:
     return f"{study}: {what}, {METRIC_LABELS.get(metric, metric)}, {n_seeds} seed{'s' if n_seeds != 1 else ''}"
 
@@ -107,7 +118,7 @@ def title_for(study: str, what: str, metric: str, n_seeds: int) -> str:
 def heatmap_figure(grid: Grid, title: str, cbar_label: str = "top-1 (%)") -> Figure:
     """Figure 5 for one method: the matrix, an Average column and a colorbar, all on one color scale."""
     n_rows, n_cols = grid.mean.shape
-    multiline = grid.n_seeds > 1
+    multiline = grid.n_seeds > 1 or (grid.half is not None and bool(np.isfinite(grid.half).any()))
     cell = 0.95 if multiline else 0.8
     fig = plt.figure(figsize=(cell * (n_cols + 1) + 2.4, cell * n_rows + 1.3), layout="constrained")
     gs = fig.add_gridspec(1, 3, width_ratios=[n_cols, 1, 0.25])
@@ -127,10 +138,16 @@ def heatmap_figure(grid: Grid, title: str, cbar_label: str = "top-1 (%)") -> Fig
     ax.set_ylabel("1st transformation")
     fig.suptitle(title, fontsize=10)
     notes = []
+    if grid.tied is not None and grid.tied.any():
+        mark_tied(ax, grid.tied)
+        notes.append("outlined: tied with the best (not significantly worse, Holm over paired tests, α = 0.05)")
+    if grid.half is not None and np.isfinite(grid.half).any():
+        notes.append("± 95% interval over " + ("seeds and test examples" if grid.kinds == ("seeds+examples",)
+                                              else ", ".join(grid.kinds)))
     if ((grid.runs > grid.n) & (grid.n > 0)).any():
         notes.append("* some seeds of this cell failed")
     if (grid.status != "done").any():
         notes.append("hatched: no value (failed, diverged or missing)")
     if notes:
-        fig.supxlabel("; ".join(notes), fontsize=7, color="#444444")
+        fig.supxlabel("\n".join(notes), fontsize=7, color="#444444")
     return fig

@@ -75,6 +75,10 @@ def figures(study: StudyResults, agg: pd.DataFrame, metric: str) -> list[go.Figu
             fig.update_yaxes(title=metric)
         fig.update_layout(title=f"{study.name}: {method} ({metric})", height=600 if study.kind == "pairwise" else 420)
         figs.append(fig)
+    from .removal import baseline_of, removal_plotly
+
+    if baseline_of(study) is not None:  # a removal study: the drops from its baseline
+        figs += removal_plotly(study, metric)
     return figs
 
 

@@ -13,9 +13,12 @@ from .comparison import compare_with_paper, comparison_figure
 from .curves import curves_figure
 from .html import index_row, write_index, write_report
 from .heatmap import METRIC_LABELS, heatmap_figure, method_label, title_for
+from .methods import methods_section
+from .removal import baseline_of, removal_sections
 from .results import METRICS, StudyResults, load_study, study_dirs
-from .strength import strength_figure, strength_rho, strength_table, to_markdown, write_tables
-from .summary import Section, best_worst, failed_rows, md_table, render
+from .strength import (strength_figure, strength_rho, strength_rho_interval, strength_table, to_markdown,
+                       write_tables)
+from .summary import Section, best_worst, failed_rows, md_table, render, statistics_section
 from .tables import label_grid, pairwise_grid
 
 DEFAULT_METRIC = "linear_top1"
@@ -40,7 +43,8 @@ def _pairwise(study: StudyResults, metric: str, out: Path, sfx: str, written: li
                                 best_worst(grid, who=method_label(method), metric=metric)))
     simclr = grids.get("simclr")
     if simclr is not None:
-        comp = compare_with_paper(simclr)
+        comp = compare_with_paper(simclr, study, metric)
+        study.cache[f"comparison:{metric}"] = comp
         stem = out / f"paper_comparison_{sfx}"
         title = title_for(study.name, "SimCLR vs the paper's Figure 5", metric, study.n_seeds)
         written += save_figure(comparison_figure(simclr, comp, title), stem)
@@ -68,7 +72,11 @@ def _sweep(study: StudyResults, metric: str, out: Path, sfx: str, written: list[
         text += f"Paper-only column(s), no counterpart in this sweep: {', '.join(table.paper_only)}.\n"
     rho, n = strength_rho(table)
     if n:
-        text += (f"Spearman rho of SimCLR vs the paper's Table 1 row: {rho:.2f} over {n} strengths.\n" if math.isfinite(rho)
+        iv = strength_rho_interval(study, table, metric) if math.isfinite(rho) else None
+        study.cache[f"rho:{metric}"] = (f"SimCLR against the paper's Table 1 row: {iv.describe()}" if iv is not None else "")
+        text += (f"Spearman rho of SimCLR vs the paper's Table 1 row: {rho:.2f} over {n} strengths"
+                 + (f" (95% bootstrap interval [{iv.lower:.2f}, {iv.upper:.2f}], {iv.kind.replace('+', ' and ')})"
+                    if iv is not None and math.isfinite(iv.lower) else "") + ".\n" if math.isfinite(rho)
                  else f"Spearman rho vs the paper's Table 1: not defined ({n} shared strengths).\n")
     text += f"Also as [CSV]({stem.name}.csv) and [LaTeX]({stem.name}.tex).\n"
     after = "\n".join(best_worst(table.grid.row(i), k=2, who=method_label(m), metric=metric) for i, m in enumerate(table.grid.rows))
@@ -86,6 +94,8 @@ def _list(study: StudyResults, metric: str, out: Path, sfx: str, written: list[P
     text = md_table(["pipeline", *map(method_label, grid.rows)], rows)
     after = "\n".join(best_worst(grid.row(i), who=method_label(m), metric=metric) for i, m in enumerate(grid.rows))
     sections.append(Section("Pipelines", text, [f"{stem.name}.png"], after))
+    if baseline_of(study) is not None:  # a removal study (BYOL Table 17): drops from the baseline
+        removal_sections(study, metric, out, sfx, written, sections)
     return {m: grid.row(i) for i, m in enumerate(grid.rows)}
 
 
@@ -98,11 +108,21 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     """
     study = load_study(study_dir)
     _check_metric(study, metric)
+    if study.kind == "search":  # leaderboard, history, importances (augstudy/report/search.py)
+        from .search import plot_search
+
+        return plot_search(study, metric)
     out = study.path / "figures"
     written: list[Path] = []
     sections: list[Section] = []
     draw = {"pairwise": _pairwise, "sweep": _sweep, "list": _list}[study.kind]
     grids = draw(study, metric, out, metric, written, sections)
+    if len(grids) > 1:  # several methods: a method x policy table, and where their rankings agree
+        sections.append(methods_section(grids, metric, out, metric, study.name, study.n_seeds, written))
+    rho = study.cache.get(f"comparison:{metric}")
+    sections.append(statistics_section(study, metric, rho.describe() if rho is not None else study.cache.get(f"rho:{metric}", "")))
+    stats_name = "intervals.csv" if metric == DEFAULT_METRIC else f"intervals_{metric}.csv"
+    written.append(write_text(out / stats_name, study.policy_stats(metric).to_csv(index=False, lineterminator="\n")))
     fig, n_curves = curves_figure(study, f"{study.name}: training loss per cell")
     if n_curves:
         written += save_figure(fig, out / "curves", formats=("png",), dpi=110)
@@ -118,12 +138,14 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     name = "summary.md" if metric == DEFAULT_METRIC else f"summary_{metric}.md"
     written.append(write_text(out / name, summary))
     if metric == DEFAULT_METRIC:
-        rho = _rho_text(grids) if study.kind == "pairwise" else ""
+        rho = _rho_text(grids, study, metric) if study.kind == "pairwise" else ""
         written.append(write_report(study, metric, summary, f"<p>{rho}</p>" if rho else ""))
     return written
 
 
-def _rho_text(grids: dict) -> str:
+def _rho_text(grids: dict, study: StudyResults | None = None, metric: str = DEFAULT_METRIC) -> str:
+    if study is not None and f"comparison:{metric}" in study.cache:
+        return study.cache[f"comparison:{metric}"].describe()
     return compare_with_paper(grids["simclr"]).describe() if "simclr" in grids else ""
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 
 from .. import results_table
-from ..errors import AugstudyError
+from ..errors import AugstudyError, PathError
 from ..schema import METRICS  # noqa: F401  (re-exported: the metrics a report can show)
 
-GRID_KINDS = ("pairwise", "sweep", "list")
+GRID_KINDS = ("pairwise", "sweep", "list", "search")
 
 
 @dataclass
@@ -29,6 +29,25 @@ class StudyResults:
     table: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)  # study.json ({} when missing)
     param: str | None = None  # swept parameter (sweep)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # computed once per load
+
+    @property
+    def records(self):
+        """The study's per-example records (``augstudy.records.StudyRecords``), or None (cells from before them)."""
+        if "records" not in self.cache:
+            from .. import records
+
+            self.cache["records"] = records.load(self.path)
+        return self.cache["records"]
+
+    def policy_stats(self, metric: str):
+        """``augstudy.stats.summarize`` of this study for ``metric`` (intervals, tied_with_best), cached."""
+        key = f"stats:{metric}"
+        if key not in self.cache:
+            from ..stats import summarize
+
+            self.cache[key] = summarize(self.table, self.records, metrics=[metric])
+        return self.cache[key]
 
     @property
     def methods(self) -> list[str]:
@@ -67,9 +86,9 @@ def load_study(path: Path | str) -> StudyResults:
     """Read a study directory; raise a one-line ``AugstudyError`` naming the path when it is not one."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such directory; expected a study directory written by `augstudy run`")
+        raise PathError(f"{path}: no such directory; expected a study directory written by `augstudy run`")
     if not path.is_dir():
-        raise NotADirectoryError(f"{path}: not a directory; expected a study directory written by `augstudy run`")
+        raise PathError(f"{path}: not a directory; expected a study directory written by `augstudy run`")
     table, meta = _read_table(path)
     grid = meta.get("grid") if isinstance(meta.get("grid"), dict) else {}
     kind = grid.get("kind")
@@ -100,9 +119,9 @@ def study_dirs(path: Path | str) -> list[Path]:
     """``path`` itself if it is a study directory, else the study directories directly under it (sorted)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such directory; expected results/<study>/ or a folder of them")
+        raise PathError(f"{path}: no such directory; expected results/<study>/ or a folder of them")
     if not path.is_dir():
-        raise NotADirectoryError(f"{path}: not a directory; expected results/<study>/ or a folder of them")
+        raise PathError(f"{path}: not a directory; expected results/<study>/ or a folder of them")
     if has_results(path):
         return [path]
     found = sorted(p for p in path.iterdir() if p.is_dir() and has_results(p))

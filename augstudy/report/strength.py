@@ -88,6 +88,27 @@ def strength_rho(table: StrengthTable, method: str = "simclr") -> tuple[float, i
     return float(spearmanr(ours[both], theirs[both]).statistic), n
 
 
+def strength_rho_interval(study: StudyResults, table: StrengthTable, metric: str, method: str = "simclr"):
+    """:func:`strength_rho` with its bootstrap interval over seeds and (with records) test examples."""
+    from ..stats.rank import spearman_interval
+
+    idx = {(m, s): k for k, (_, m, s) in enumerate(table.rows)}
+    theirs = table.mean[idx[(method, "paper")]][: len(table.grid.cols)]
+    t = study.table[(study.table["method"] == method) & (study.table["status"] == "done")].dropna(subset=[metric])
+    seeds = sorted(t["seed"].unique())
+    groups = {k: g.drop_duplicates("seed").sort_values("seed") for k, g in t.groupby("pipeline", sort=False)}
+    labels = [lab for j, lab in enumerate(table.grid.cols) if np.isfinite(theirs[j]) and lab in groups]
+    values = np.full((len(labels), len(seeds)), np.nan)
+    for k, lab in enumerate(labels):
+        values[k, [seeds.index(s) for s in groups[lab]["seed"]]] = groups[lab][metric].to_numpy()
+    correct = None
+    if study.records is not None and labels and np.isfinite(values).all():
+        parts = [study.records.correct(groups[lab]["cell_id"].astype(str), metric) for lab in labels]
+        correct = np.stack(parts) if all(p is not None for p in parts) else None
+    ref = np.array([theirs[table.grid.cols.index(lab)] for lab in labels])
+    return spearman_interval(values, ref, correct)
+
+
 def to_markdown(table: StrengthTable, corner: str = "Method") -> str:
     """A GitHub Markdown table."""
     esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731

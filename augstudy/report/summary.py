@@ -150,3 +150,60 @@ def render(study: StudyResults, metric: str, sections: list[Section], failed: li
     out.append(f"Paper numbers: {citation()} (ImageNet; compare ranks, not absolute values).\n")
     out.append(f"Written by `augstudy plot` from `{study.path.name}/results.csv`.\n")
     return "\n".join(out)
+
+
+def _policy_name(r) -> str:
+    return str(r["pipeline"]) if r.get("pipeline") else str(r["op1"])
+
+
+def statistics_section(study: StudyResults, metric: str, rho_text: str = "") -> Section:
+    """What the data support: the intervals' sources, the set tied with the best (Holm), the best against
+    the runner-up with a paired test, and claims worded by significance only."""
+    from ..stats import KINDS, compare
+
+    s = study.policy_stats(metric)
+    lines = []
+    if s.empty:
+        return Section("Statistics", "No finished cell has a value of this metric.\n")
+    kinds = list(dict.fromkeys(s["interval_kind"]))
+    lines.append("Intervals are 95%, over " + "; ".join(KINDS[k] for k in kinds) + ". In the tables ± is the half-width.")
+    if "seeds" in kinds or "none" in kinds:
+        lines.append("These cells have no per-example records (they ran before records existed): their intervals and "
+                     "tests leave the finite test set's noise out. `augstudy run STUDY.yaml --add-records` reruns them "
+                     "with records.")
+    if "examples" in kinds:
+        lines.append("One seed: the intervals come from the test examples only and say nothing about seed-to-seed "
+                     "variation; run more seeds to compare policies.")
+    lines.append("")
+    for method, sub in s.groupby("method", sort=False):
+        sub = sub.sort_values("mean", ascending=False, kind="stable")
+        who = method_label(method)
+        best = sub.iloc[0]
+        tied = sub[sub["tied_with_best"]]
+        names = [_policy_name(r) for _, r in tied.iterrows()]
+        lines.append(f"**{who}: tied with the best** ({len(tied)} of {len(sub)}; not significantly worse than "
+                     f"{_policy_name(best)}, one-sided paired tests against it, Holm-corrected, α = 0.05): "
+                     + ", ".join(names) + ".")
+        if len(sub) > 1:
+            second = sub.iloc[1]
+            try:
+                r = compare(study.table, _policy_name(best), _policy_name(second), metric=metric, method=method,
+                            records=study.records)
+                verdict = (f"{_policy_name(best)} beats {_policy_name(second)}" if r.p_value < 0.05 else
+                           f"{_policy_name(best)} and {_policy_name(second)} are indistinguishable at "
+                           f"{r.n_seeds} seed(s)") if np.isfinite(r.p_value) else "no paired test possible"
+                lines.append(f"Best against runner-up: {_policy_name(best)} − {_policy_name(second)} = {r.difference:+.2f} "
+                             f"points, 95% interval [{r.lower:.2f}, {r.upper:.2f}], p = {r.p_value:.3g} ({r.how()}): "
+                             f"{verdict}.")
+            except Exception as e:  # noqa: BLE001 - a name the selector cannot take; the table below still holds
+                lines.append(f"(best against runner-up: not computed: {e})")
+        lines.append("")
+        rows = [[_policy_name(r), f"{r['mean']:.1f}",
+                 f"[{r['lower']:.1f}, {r['upper']:.1f}]" if np.isfinite(r["lower"]) else "—", str(r["n_seeds"]),
+                 "yes" if r["tied_with_best"] else "no",
+                 "—" if not np.isfinite(r["p_vs_best"]) else f"{r['p_vs_best']:.2g}"] for _, r in sub.iterrows()]
+        lines.append(md_table(["policy", "mean", "95% interval", "seeds", "tied with best", "p vs best (one-sided)"],
+                              rows))
+    if rho_text:
+        lines.append(rho_text + ".")
+    return Section("Statistics", "\n".join(lines) + "\n")

@@ -1,14 +1,15 @@
 """Pivot a results table into the report's grids: the Figure-5 matrix and the Table-1 rows.
 
 Seeds are pooled per cell: the mean and (sample) std of the metric over the seeds whose status is
-``done``; a cell with no such seed is blank and carries the status of its runs (``failed``,
+``done``, and the half-width of its 95% interval and whether it is tied with the best (``augstudy.stats``,
+over seeds and, with per-example records, test examples); a cell with no such seed is blank and carries the status of its runs (``failed``,
 ``diverged``), or ``missing`` when the table has no row for it.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ class Grid:
     runs: np.ndarray  # int: rows in the table for the cell (seeds tried)
     status: np.ndarray  # object: done | failed | diverged | missing | no value
     n_seeds: int  # seeds in the study
+    half: Optional[np.ndarray] = None  # float: half-width of the cell's 95% interval (augstudy.stats), NaN if none
+    tied: Optional[np.ndarray] = None  # bool: not significantly worse than the best cell of the grid (Holm)
+    kinds: tuple = ()  # what the intervals account for (augstudy.stats.KINDS keys present)
 
     def frame(self, what: str = "mean") -> pd.DataFrame:
         """One of ``mean``, ``std``, ``n``, ``status`` as a labelled DataFrame."""
@@ -46,14 +50,16 @@ class Grid:
             return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
     def text(self, i: int, j: int, sep: str = " ± ") -> str:
-        """Cell (i, j) as text (see ``format_cell``)."""
-        return format_cell(self.mean[i, j], self.std[i, j], self.status[i, j], self.runs[i, j], self.n[i, j], sep=sep)
+        """Cell (i, j) as text (see ``format_cell``): ± the 95% interval's half-width where there is one."""
+        half = self.half[i, j] if self.half is not None else math.nan
+        return format_cell(self.mean[i, j], half, self.status[i, j], self.runs[i, j], self.n[i, j], sep=sep)
 
     def row(self, i: int) -> "Grid":
         """Row ``i`` alone, as a 1 x cols grid."""
         sl = slice(i, i + 1)
         return Grid([self.rows[i]], list(self.cols), self.mean[sl], self.std[sl], self.n[sl], self.runs[sl],
-                    self.status[sl], self.n_seeds)
+                    self.status[sl], self.n_seeds, None if self.half is None else self.half[sl],
+                    None if self.tied is None else self.tied[sl], self.kinds)
 
     def cells(self) -> pd.DataFrame:
         """Long form: one row per cell (``row, col, mean, std, n, runs, status``), in grid order."""
@@ -103,6 +109,23 @@ def _fill(grid: Grid, i: int, j: int, rows: pd.DataFrame, metric: str) -> None:
     grid.mean[i, j], grid.std[i, j], grid.n[i, j], grid.runs[i, j], grid.status[i, j] = _pool(rows, metric)
 
 
+def _attach_stats(grid: Grid, study: StudyResults, metric: str, where) -> Grid:
+    """Fill ``half``, ``tied`` and ``kinds`` from the study's statistics; ``where(row) -> (i, j) or None``."""
+    grid.half = np.full(grid.mean.shape, np.nan)
+    grid.tied = np.zeros(grid.mean.shape, dtype=bool)
+    stats = study.policy_stats(metric)
+    kinds = []
+    for _, r in stats.iterrows():
+        ij = where(r)
+        if ij is None or not np.isfinite(grid.mean[ij]):
+            continue
+        grid.half[ij] = (r["upper"] - r["lower"]) / 2
+        grid.tied[ij] = bool(r["tied_with_best"])
+        kinds.append(r["interval_kind"])
+    grid.kinds = tuple(dict.fromkeys(kinds))
+    return grid
+
+
 def pairwise_grid(study: StudyResults, metric: str, method: str = "simclr") -> Grid:
     """The Figure-5 matrix of one method: rows = 1st transformation, cols = 2nd, diagonal = single."""
     t = study.table[study.table["method"] == method]
@@ -111,7 +134,13 @@ def pairwise_grid(study: StudyResults, metric: str, method: str = "simclr") -> G
     for i, a in enumerate(study.order):
         for j, b in enumerate(study.order):
             _fill(grid, i, j, groups.get((a, b), t.iloc[:0]), metric)
-    return grid
+    pos = {o: k for k, o in enumerate(study.order)}
+
+    def where(r):
+        op2 = r["op2"] if r.get("op2") else r["op1"]
+        return (pos[r["op1"]], pos[op2]) if r["method"] == method and r["op1"] in pos and op2 in pos else None
+
+    return _attach_stats(grid, study, metric, where)
 
 
 def label_grid(study: StudyResults, metric: str, methods: Sequence[str] | None = None) -> Grid:
@@ -122,11 +151,14 @@ def label_grid(study: StudyResults, metric: str, methods: Sequence[str] | None =
     for i, m in enumerate(methods):
         for j, lab in enumerate(study.order):
             _fill(grid, i, j, groups.get((m, lab), study.table.iloc[:0]), metric)
-    return grid
+    mi, li = {m: k for k, m in enumerate(methods)}, {lab: k for k, lab in enumerate(study.order)}
+    return _attach_stats(grid, study, metric,
+                         lambda r: (mi[r["method"]], li[r["pipeline"]]) if r["method"] in mi and r["pipeline"] in li else None)
 
 
 def format_cell(mean: float, std: float, status: str, runs: int = 0, n: int = 0, sep: str = " ± ") -> str:
-    """A cell as text: ``56.3``, ``56.3 ± 1.2`` (several seeds), ``56.3*`` (some seeds failed), or its status."""
+    """A cell as text: ``56.3``, ``56.3 ± 1.2`` (± the half-width given, the 95% interval's in the report),
+    ``56.3*`` (some seeds failed), or its status."""
     if not math.isfinite(mean):
         return str(status)
     text = f"{mean:.1f}"

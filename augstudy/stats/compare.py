@@ -10,6 +10,7 @@ import pandas as pd
 
 from augstudy.errors import AugstudyError
 from augstudy.stats.paired import Paired, paired
+from augstudy.stats.summary import records_for
 
 
 def select(table: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -41,8 +42,10 @@ def methods_of(table: pd.DataFrame) -> list[str]:
     return [str(m) for m in dict.fromkeys(table["method"].dropna())] if "method" in table else []
 
 
-def compare(table: pd.DataFrame, a: str, b: str, metric: str = "linear_top1", method: str | None = None) -> Paired:
-    """Paired comparison (a - b) of two policies of one method on their common seeds.
+def compare(table: pd.DataFrame, a: str, b: str, metric: str = "linear_top1", method: str | None = None,
+            records=None) -> Paired:
+    """Paired comparison (a - b) of two policies of one method on their common seeds (and, with
+    per-example ``records`` of both, on the same test examples too; see ``augstudy.stats.paired``).
 
     ``method`` may be omitted when the table has one method; with several, name one (a comparison that
     pooled SimCLR and supervised cells would mean nothing).
@@ -55,7 +58,9 @@ def compare(table: pd.DataFrame, a: str, b: str, metric: str = "linear_top1", me
             raise AugstudyError(f"compare: no method {method!r} in the table; methods: {', '.join(methods)}")
         table = table[table["method"] == method]
     done = table[table["status"] == "done"] if "status" in table else table
-    va = select(done, a).groupby("seed")[metric].mean()
-    vb = select(done, b).groupby("seed")[metric].mean()
-    common = va.index.intersection(vb.index)
-    return paired(va.loc[common].to_numpy(), vb.loc[common].to_numpy())
+    ra = select(done, a).dropna(subset=[metric]).drop_duplicates("seed").set_index("seed", drop=False)
+    rb = select(done, b).dropna(subset=[metric]).drop_duplicates("seed").set_index("seed", drop=False)
+    common = sorted(ra.index.intersection(rb.index))
+    ra, rb = ra.loc[common], rb.loc[common]
+    return paired(ra[metric].to_numpy(), rb[metric].to_numpy(), records_for(records, ra, metric),
+                  records_for(records, rb, metric))

@@ -91,7 +91,8 @@ def run_task(config: dict, cell_id: str, cell_fn: Optional[CellFn] = None,
         log.append(f"status {metrics.get('status')} after {time.time() - started:.1f} s")
         if metrics.get("error"):
             log.append(f"error {metrics['error']}")
-        return {"cell_id": cell_id, "metrics": metrics, "log": "\n".join(log) + "\n", "device": metrics.get("device")}
+        return {"cell_id": cell_id, "metrics": metrics, "log": "\n".join(log) + "\n", "device": metrics.get("device"),
+                "predictions": getattr(result, "predictions", None)}  # per-example records (augstudy/records.py)
     except Exception as e:  # noqa: BLE001 - recorded as a failed cell
         tb = traceback.format_exc()
         log += [f"failed after {time.time() - started:.1f} s", tb]
@@ -116,7 +117,11 @@ def failed_outcome(cell_id: str, error: BaseException) -> dict:
 
 def run_local(tasks: list[dict], workers: int, gpus: Optional[list[int]] = None,
               lock_dir: Optional[str] = None) -> Iterator[dict]:
-    """Run tasks here (one worker) or in ``workers`` loky processes; with several GPUs, one cell per GPU."""
+    """Run tasks here (one worker) or in ``workers`` loky processes; with several GPUs, one cell per GPU.
+
+    At most ``workers`` cells are handed out at a time, so when the driver stops (a signal, an error,
+    the generator closed) no further cell starts, and the workers' process trees are killed at once.
+    """
     if gpus and len(gpus) > 1:
         tasks = [{**t, "gpus": gpus, "gpu_lock_dir": lock_dir} for t in tasks]
         workers = len(gpus)
@@ -126,10 +131,59 @@ def run_local(tasks: list[dict], workers: int, gpus: Optional[list[int]] = None,
         for t in tasks:
             yield run_task(**t)
         return
-    from joblib import Parallel, delayed
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    parallel = Parallel(n_jobs=min(workers, len(tasks)), backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(run_task)(**t) for t in tasks)
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=min(workers, len(tasks)), timeout=300, initializer=_init_worker)
+    queue, running = list(reversed(tasks)), {}
+
+    def submit() -> None:
+        if queue:
+            t = queue.pop()
+            running[executor.submit(run_task, **t)] = t["cell_id"]
+
+    finished = False
+    try:
+        for _ in range(min(workers, len(tasks))):
+            submit()
+        while running:
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                cell_id = running.pop(fut)
+                submit()  # before handing the outcome over: a worker does not wait for the store
+                try:
+                    outcome = fut.result()
+                except Exception as e:  # noqa: BLE001 - a worker killed (out of memory), an unpicklable result
+                    outcome = failed_outcome(cell_id, e)
+                yield outcome
+        finished = True
+    finally:
+        if not finished:  # interrupted, or the consumer stopped early: no cell may keep running
+            from ..signals import kill_trees
+
+            pids = [p.pid for p in list(getattr(executor, "_processes", {}).values())]
+            executor.shutdown(wait=False, kill_workers=True)
+            kill_trees(pids)
+
+
+def _init_worker() -> None:
+    """Each loky worker: Ctrl-C is the driver's to handle; no restart on loky's memory-growth heuristic.
+
+    loky restarts a worker whose memory grew by 300 MB since its first task and warns "A worker
+    stopped while some jobs were given to the executor". Our workers grow by design (each keeps its
+    dataset cache and torch's allocator pools across cells): a restart only costs a torch import and a
+    dataset load, and the warning interleaves with the progress display.
+    """
+    from ..signals import ignore_interrupts_in_worker
+
+    ignore_interrupts_in_worker()
+    try:
+        from joblib.externals.loky import process_executor
+
+        process_executor._USE_PSUTIL = False  # the leak check runs only where psutil is importable
+    except (ImportError, AttributeError):  # pragma: no cover - another loky
+        pass
 
 
 def run_dask(tasks: list[dict], address: str) -> Iterator[dict]:

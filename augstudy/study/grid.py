@@ -1,18 +1,29 @@
-"""Grid expansion: a :class:`StudySpec` becomes a list of :class:`Cell` records, in spec order.
+"""Grids: what proposes a study's cells. Every grid kind speaks one small ask/tell protocol.
 
-Order: methods x seeds x grid (the grid varies fastest), so an interrupted run has whole
-heatmaps of the first method and seed first. Pairwise grids go row by row (1st operator),
+:class:`GridRun` is the protocol the runner drives (locally and on Dask alike): ``ask(n)`` proposes
+up to ``n`` cells to run next, ``tell(cell, metrics)`` reports a finished one, ``cells()`` lists every
+cell known so far (the rows of the results table). A fixed grid (pairwise, sweep, list) proposes all of
+its cells at the first ask; a search (``augstudy/study/search.py``) proposes a few at a time and learns
+from what it is told. Kinds are registered in :data:`GRIDS` by the spec's ``grid.kind``.
+
+Fixed grids expand in spec order: methods x seeds x grid (the grid varies fastest), so an interrupted
+run has whole heatmaps of the first method and seed first. Pairwise grids go row by row (1st operator),
 then column (2nd operator).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from ..errors import AugstudyError, ParamsError
 from ..ops import build
+from ..registry import Registry
 from ..schema import policy_string
 from ..train.config import CellConfig, OpSpec
-from .spec import PairwiseGrid, StudySpec, SweepGrid, op_name
+from .spec import StudySpec, op_name
+
+if TYPE_CHECKING:
+    from .store import StudyStore
 
 
 @dataclass
@@ -26,6 +37,7 @@ class Cell:
     op2: Optional[str] = None
     param: Optional[str] = None
     value: Optional[float] = None
+    trial: Optional[int] = None  # search: the Optuna trial number (None: a fixed grid's cell, a final retrain)
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -42,8 +54,10 @@ class Cell:
     def labels(self) -> dict[str, Any]:
         """The grid coordinates of this cell (the label columns of the results table)."""
         return {"cell_id": self.id, "method": self.method, "seed": self.seed, "op1": self.op1,
-                "op2": self.op2, "pipeline": self.pipeline, "policy": policy_string(self.config.pipeline),
-                "param": self.param, "value": self.value}
+                "op2": self.op2, "pipeline": self.pipeline,
+                "policy": policy_string(self.config.pipeline, self.config.view2),
+                "param": self.param, "value": self.value, "trial": self.trial,
+                "split": "validation" if self.config.validation is not None else "test"}
 
     def __str__(self) -> str:
         return f"{self.pipeline} [{self.method}, seed {self.seed}]"
@@ -54,32 +68,22 @@ def canonical_pipeline(pipeline: list[OpSpec]) -> list[str]:
     return [build(s).spec() for s in pipeline]
 
 
-def _variants(spec: StudySpec) -> list[dict[str, Any]]:
-    """The grid's pipelines with their labels, in column order."""
-    g = spec.grid
-    if isinstance(g, PairwiseGrid):
-        names = [op_name(s) for s in g.operators]
-        return [{"pipeline": [a] if i == j else [a, b], "label": na if i == j else f"{na} + {nb}",
-                 "op1": na, "op2": nb}
-                for i, (a, na) in enumerate(zip(g.operators, names))
-                for j, (b, nb) in enumerate(zip(g.operators, names))]
-    if isinstance(g, SweepGrid):
-        return ([{"pipeline": g.variant(v), "label": lab, "param": g.param,
-                  "value": float(v) if isinstance(v, (int, float)) else None}
-                 for v, lab in zip(g.values, g.labels or [])]
-                + [{"pipeline": p, "label": lab, "param": g.param} for lab, p in g.extra.items()])
-    return [{"pipeline": p, "label": lab} for lab, p in g.pipelines.items()]
+def shared_config(spec: StudySpec) -> dict[str, Any]:
+    """The cell-config sections every cell of ``spec`` shares."""
+    return spec.model_dump(include={"dataset", "model", "training", "protocol", "evaluation", "plugins"})
 
 
 def expand(spec: StudySpec) -> list[Cell]:
-    """Every cell of the study: methods x seeds x grid, in that order."""
-    shared = spec.model_dump(include={"dataset", "model", "training", "protocol", "evaluation", "plugins"})
-    variants = [{**v, "pipeline": canonical_pipeline(v["pipeline"])} for v in _variants(spec)]
+    """Every cell of a fixed grid: methods x seeds x grid (``spec.grid.variants()``), in that order."""
+    shared = shared_config(spec)
+    variants = [{**v, "pipeline": canonical_pipeline(v["pipeline"]),
+                 "view2": canonical_pipeline(v["view2"]) if v.get("view2") is not None else None}
+                for v in spec.grid.variants()]
     cells: list[Cell] = []
     for method in spec.methods:
         for seed in spec.seeds:
             for v in variants:
-                config = CellConfig(method=method, seed=seed, pipeline=v["pipeline"], **shared)
+                config = CellConfig(method=method, seed=seed, pipeline=v["pipeline"], view2=v["view2"], **shared)
                 cells.append(Cell(index=len(cells), config=config, pipeline=v["label"], op1=v.get("op1"),
                                   op2=v.get("op2"), param=v.get("param"), value=v.get("value")))
     return cells
@@ -95,19 +99,95 @@ def select(cells: list[Cell], only: Optional[list[str]]) -> list[Cell]:
     for flt in only or []:
         key, _, wanted = flt.partition("=") if "=" in flt else ("", "", flt)
         if key and key not in keys:
-            raise ValueError(f"--only {flt!r}: unknown key {key!r}; valid keys: {', '.join(keys)}")
+            raise ParamsError(f"--only {flt!r}: unknown key {key!r}; valid keys: {', '.join(keys)}")
         alternatives = [w.strip() for w in wanted.split(",") if w.strip()]
         cells = [c for c in cells if any(_matches(c, key, w) for w in alternatives)]
     return cells
 
 
 def _matches(cell: Cell, key: str, wanted: str) -> bool:
-    ops = {cell.op1, cell.op2} - {None} or {op_name(s) for s in cell.config.pipeline}
+    ops = {cell.op1, cell.op2} - {None} or {op_name(s) for s in cell.config.pipeline + (cell.config.view2 or [])}
     checks = {
         "op": wanted in ops, "op1": cell.op1 == wanted, "op2": cell.op2 == wanted,
-        "pipeline": cell.pipeline == wanted, "method": cell.method == wanted,
+        "pipeline": cell.pipeline == wanted, "method": wanted in (cell.method, cell.method.partition("(")[0]),
         "seed": str(cell.seed) == wanted, "id": cell.id.startswith(wanted),
     }
     if key:
         return checks[key]
     return checks["op"] or checks["pipeline"] or checks["method"] or (len(wanted) >= 4 and checks["id"])
+
+
+# --- the ask/tell protocol ------------------------------------------------------------------------
+
+class GridRun:
+    """One run of a study's grid, driven by the runner: ``ask`` cells, run them, ``tell`` their metrics.
+
+    ``adaptive`` grids propose cells from what they are told (the runner keeps asking until ``ask``
+    returns nothing); fixed ones know every cell up front (``planned`` is then the whole plan).
+    """
+
+    adaptive = False
+
+    def __init__(self, spec: StudySpec, store: "StudyStore", only: Optional[list[str]] = None,
+                 dry_run: bool = False) -> None:
+        self.spec = spec
+        self.store = store
+
+    def cells(self) -> list[Cell]:
+        """Every cell known so far, in order: the rows of the results table."""
+        raise NotImplementedError
+
+    def planned(self) -> list[Cell]:
+        """The cells the next asks will propose as far as known now (a dry run lists them)."""
+        return self.cells()
+
+    def ask(self, n: int) -> list[Cell]:
+        """Up to ``n`` cells to run next (a fixed grid: all of them, once); [] when there are no more."""
+        raise NotImplementedError
+
+    def tell(self, cell: Cell, metrics: Optional[dict]) -> None:
+        """``cell`` finished with ``metrics`` (``metrics.json``; None when it failed)."""
+
+    def describe_outcome(self) -> list[str]:
+        """Lines for the end of a run (a search: the selected policy)."""
+        return []
+
+
+class FixedGrid(GridRun):
+    """Pairwise, sweep and list grids: every cell (filtered by ``--only``) at the first ask, nothing after."""
+
+    def __init__(self, spec: StudySpec, store: "StudyStore", only: Optional[list[str]] = None,
+                 dry_run: bool = False) -> None:
+        super().__init__(spec, store)
+        self._cells = expand(spec)
+        self._selected = select(self._cells, only)
+        if not self._selected:
+            labels = ", ".join(dict.fromkeys(c.pipeline for c in self._cells))
+            methods = ", ".join(dict.fromkeys(c.config.method for c in self._cells))
+            raise AugstudyError(f"--only {' '.join(only or [])} matches none of the {len(self._cells)} cells of study "
+                                f"{spec.name!r}; pipelines: {labels}; methods: {methods}")
+        self._asked = False
+
+    def cells(self) -> list[Cell]:
+        return self._cells
+
+    def planned(self) -> list[Cell]:
+        return self._selected
+
+    def ask(self, n: int) -> list[Cell]:
+        if self._asked:
+            return []
+        self._asked = True
+        return list(self._selected)
+
+
+#: Grid kind (the spec's ``grid.kind``) -> its :class:`GridRun` class.
+GRIDS: Registry[type[GridRun]] = Registry("grid kind", builtins=["augstudy.study.search"])
+for _kind in ("pairwise", "sweep", "list"):
+    GRIDS.add(_kind, FixedGrid)
+
+
+def open_grid(spec: StudySpec, store: "StudyStore", only: Optional[list[str]] = None,
+              dry_run: bool = False) -> GridRun:
+    """The :class:`GridRun` of ``spec.grid.kind``."""
+    return GRIDS.get(spec.grid.kind)(spec, store, only=only, dry_run=dry_run)

@@ -103,9 +103,11 @@ class Reporter:
         if self.progress is not None:
             self.progress.update(self.task, advance=1, best=self.best[1] if self.best else "")
 
-    def interrupted(self, finished: int, todo: int) -> None:
+    def interrupted(self, finished: int, todo: int, signal_name: str = "SIGINT") -> None:
+        """One line: what was kept and how to go on."""
         self.stop()
-        self.print(f"[yellow]interrupted[/]: {finished} of {todo} cells finished and saved; rerun the same command to resume")
+        self.print(f"[yellow]interrupted[/] ({signal_name}): {finished} of {todo} cells finished and saved; "
+                   f"rerun the same command to resume")
 
     def stop(self) -> None:
         if self.progress is not None:
@@ -141,7 +143,10 @@ def summary_table(spec: StudySpec, df: pd.DataFrame) -> Table:
             for a in ops:
                 t.add_row(method if a == ops[0] else "", a, *(_pct(m.get((a, b))) for b in ops))
         return t
-    t = Table(title="mean over seeds", title_justify="left")
+    search = spec.grid.kind == "search"
+    if search:  # the final retrains: the selected policies on the test split (trials are on the validation split)
+        df = df[df["split"] == "test"]
+    t = Table(title="top policies retrained and tested, mean over seeds" if search else "mean over seeds", title_justify="left")
     for col in ("pipeline", "method", "seeds", "linear top-1 %", "kNN top-1 %", "failed"):
         t.add_column(col, justify="right" if col not in ("pipeline", "method") else "left")
     for (pipe, method), g in df.groupby(["pipeline", "method"], sort=False):

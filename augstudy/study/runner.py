@@ -1,6 +1,7 @@
 """``run_study``: expand a study, skip the cells already done, run the rest, keep the store current."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -11,14 +12,16 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 import pandas as pd
 
-from .. import __version__
-from ..errors import USER_ERRORS, AugstudyError
+from .. import __version__, records
+from ..errors import AugstudyError
 from .executors import CellFn, run_dask, run_local, visible_gpus
-from .grid import Cell, expand, select
+from .grid import Cell, open_grid, shared_config
 from .lock import StudyLock
 from .progress import Reporter
+from ..signals import Interrupted, deferred, stops_on_signals
 from .spec import ExecutorConfig, StudySpec, check_device_here, load_spec
 from .store import StudyStore
+from .tracking import Tracking
 
 
 def _cores() -> int:
@@ -81,7 +84,7 @@ def _study_info(spec: StudySpec, plan: Plan, cells: list[Cell], previous: Option
         "study_file": str(Path(spec.source).resolve()) if spec.source else None,
         "grid": spec.grid.describe(),
         **spec.model_dump(mode="json", include={"dataset", "model", "training", "protocol", "evaluation",
-                                                "methods", "seeds", "plugins"}),
+                                                "methods", "seeds", "plugins", "tracking"}),
         "executor": {**spec.executor.model_dump(mode="json"), "kind": plan.executor.kind,
                      "address": plan.executor.address, "workers": plan.workers, "threads": plan.threads,
                      "gpus": plan.gpus},
@@ -122,6 +125,14 @@ def _outcomes(tasks: list[dict], plan: Plan, lock_dir: Path) -> Iterator[dict]:
     return run_local(tasks, plan.workers, gpus=plan.gpus or None, lock_dir=str(lock_dir))
 
 
+def _probe_cell(spec: StudySpec) -> Cell:
+    """A cell with the study's shared settings (its dataset is what an adaptive grid's cells will load)."""
+    from ..train.config import CellConfig
+
+    return Cell(index=-1, config=CellConfig(method=spec.methods[0], seed=spec.seeds[0], **shared_config(spec)),
+                pipeline="")
+
+
 def prepare_datasets(todo: list[Cell]) -> None:
     """Load each dataset the cells to run use, once, in this process, before any cell starts.
 
@@ -139,15 +150,15 @@ def prepare_datasets(todo: list[Cell]) -> None:
         seen.add(key)
         try:
             load(ds.name, **ds.params)
-        except USER_ERRORS as e:
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {msg}") from None
+        except AugstudyError as e:
+            raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {e}") from None
 
 
+@stops_on_signals
 def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Union[str, Path]] = None,
               workers: Optional[int] = None, scheduler: Optional[str] = None, dry_run: bool = False,
               force: bool = False, only: Optional[list[str]] = None, progress: bool = True,
-              cell_fn: Optional[Callable] = None) -> pd.DataFrame:
+              cell_fn: Optional[Callable] = None, add_records: bool = False) -> pd.DataFrame:
     """Run a study (a YAML path, dict or :class:`StudySpec`); return its results table.
 
     Cells already done (their ``metrics.json`` exists) are skipped unless ``force``; ``only`` filters
@@ -155,6 +166,8 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     ``workers`` the local worker count, ``scheduler`` runs on the Dask cluster at that address.
     ``dry_run`` runs nothing and returns the planned cells with a ``state`` column (done / to run).
     ``cell_fn(config) -> result`` replaces :func:`augstudy.train.run_cell` (tests, custom trainers).
+    ``add_records`` also reruns the done cells that lack per-example records (``predictions.npz``, cells
+    from before records existed); a cell is a pure function of its config, so its metrics come out the same.
     """
     spec = load_spec(spec_or_path)
     if out is not None:
@@ -165,17 +178,13 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
     if workers is not None:
         executor = executor.model_copy(update={"workers": max(1, int(workers))})
     plan = Plan(spec, executor)
-    cells = expand(spec)
-    selected = select(cells, only)
-    if not selected:
-        labels = ", ".join(dict.fromkeys(c.pipeline for c in cells))
-        methods = ", ".join(dict.fromkeys(c.config.method for c in cells))
-        raise AugstudyError(f"--only {' '.join(only or [])} matches none of the {len(cells)} cells of study {spec.name!r}; "
-                            f"pipelines: {labels}; methods: {methods}")
     store = StudyStore(spec.study_dir, spec.name, spec.grid.kind)
+    grid = open_grid(spec, store, only=only, dry_run=dry_run)  # the grid kind's ask/tell side
+    cells, selected = grid.cells(), grid.planned()
     todo, seen = [], set()
     for c in selected:
-        if (force or not store.is_done(c.id)) and c.id not in seen:
+        lacks_records = add_records and not (store.cell_dir(c.id) / records.FILE).is_file()
+        if (force or lacks_records or not store.is_done(c.id)) and c.id not in seen:
             seen.add(c.id)
             todo.append(c)
     reporter = Reporter(enabled=progress)
@@ -186,9 +195,9 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         rows = [{**c.labels(), "state": "to run" if c in todo else "done"} for c in selected]
         return pd.DataFrame(rows)
 
-    if todo and cell_fn is None and plan.executor.kind == "local":
+    if (todo or grid.adaptive) and cell_fn is None and plan.executor.kind == "local":
         check_device_here(spec.model_copy(update={"executor": executor}))
-        prepare_datasets(todo)
+        prepare_datasets(todo or [_probe_cell(spec)])
     with StudyLock(store.root):
         store.remove_partial_writes()  # left by a run killed mid-write; nobody else writes while we hold the lock
         for c in {c.id: c for c in selected}.values():  # a damaged cell is named, kept aside, recomputed
@@ -196,8 +205,9 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
             if why is not None:
                 print(f"damaged cell {c.id} ({c.pipeline}): {why}; moved to {store.set_aside(c.id)}, recomputing")
         previous = store.read_study()
-        if not todo and previous is not None:  # nothing to run: keep the recorded wall time and dates
+        if not todo and not grid.adaptive and previous is not None:  # nothing to run: keep the recorded wall time and dates
             df = store.rebuild_table(cells)
+            records.write_study(store.root, [c.id for c in cells])
             reporter.summary(spec, df, 0.0)
             return df
         t0 = time.time()
@@ -206,30 +216,56 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         info = _study_info(spec, plan, cells, previous if kept else None)
         store.write_study(info)
         df = store.rebuild_table(cells)
-        by_id: dict[str, list[Cell]] = {}
-        for c in cells:
-            by_id.setdefault(c.id, []).append(c)
+        by_id: dict[str, Cell] = {}
         reporter.start(spec, plan.describe(), len(selected), n_done, todo, eta)
-        finished = 0
+        finished, trained = 0, set()
+        tracking = Tracking(spec.tracking, store.root, spec.name)  # logs each stored cell; never stops the study
         try:
-            for outcome in _outcomes(_tasks(todo, plan, cell_fn), plan, store.root):
-                cell = by_id[outcome["cell_id"]][0]
-                store.write_cell(cell, outcome)  # updates the open table incrementally
-                finished += 1
-                reporter.cell_done(cell, store.row(cell))
+            # ask/tell: a fixed grid proposes every cell at the first ask, a search a few at a time
+            while True:
+                batch = grid.ask(plan.workers)
+                if not batch:
+                    break
+                run = []
+                for c in batch:
+                    if c.id in trained or (not force and store.is_done(c.id)):
+                        grid.tell(c, store.metrics(c.id))  # found done in the store: told, not retrained
+                    elif c.id not in by_id:
+                        by_id[c.id] = c
+                        run.append(c)
+                if grid.adaptive:
+                    store.rebuild_table(grid.cells())  # the proposed cells get their rows in the open table
+                reporter.total = max(reporter.total, finished + len(run))
+                outcomes = _outcomes(_tasks(run, plan, cell_fn), plan, store.root)
+                with contextlib.closing(outcomes):  # closed on any exit: the executor stops its workers
+                    for outcome in outcomes:
+                        with deferred():  # a signal here waits until the cell and the table are written
+                            cell = by_id[outcome["cell_id"]]
+                            store.write_cell(cell, outcome)  # updates the open table incrementally
+                            tracking.log(store.cell_dir(cell.id))
+                            trained.add(cell.id)
+                            grid.tell(cell, outcome.get("metrics"))
+                            finished += 1
+                            reporter.cell_done(cell, store.row(cell))
             info["state"] = "finished"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             info["state"] = "interrupted"
-            reporter.interrupted(finished, len(todo))
+            reporter.interrupted(finished, max(len(todo), finished), e.name if isinstance(e, Interrupted) else "SIGINT")
+            e.reported = True
             raise
         finally:
-            df = store.write_table()
+            tracking.close()
+            cells = grid.cells()
+            df = store.rebuild_table(cells) if grid.adaptive else store.write_table()
+            records.write_study(store.root, [c.id for c in cells])  # the study's per-example records, in one file
             wall = time.time() - t0
-            info.update(wall_seconds=round(wall, 3), wall_seconds_total=round(info["wall_seconds_total"] + wall, 3),
+            info.update(cells=len(cells), wall_seconds=round(wall, 3),
+                        wall_seconds_total=round(info["wall_seconds_total"] + wall, 3),
                         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         compute_seconds=round(float(df["train_seconds"].fillna(0).sum()), 3))
             store.write_study(info)
             reporter.stop()
         reporter.summary(spec, df, wall)
+        for line in grid.describe_outcome():
+            reporter.print(line)
     return df
-

@@ -12,12 +12,15 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator,
+                      model_validator)
 
-from ..errors import AugstudyError, SpecError
+from ..errors import AugstudyError, SpecError, UnknownNameError
 from ..ops import build, load_plugins, parse_spec
+from ..registry import close_match_message
 from ..train.config import (DatasetConfig, EvaluationConfig, ModelConfig, OpSpec, ProtocolConfig,
-                            TrainingConfig, MAX_SEED)
+                            TrainingConfig, ValidationSplit, MAX_SEED)
+from .tracking import TrackingSpec, check_tracking
 from .yaml_loader import load_yaml
 
 
@@ -53,6 +56,14 @@ class PairwiseGrid(_Strict):
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "pairwise", "operators": [op_name(s) for s in self.operators]}
+
+    def variants(self) -> list[dict[str, Any]]:
+        """The grid's pipelines with their labels, row by row (1st operator), then column (2nd)."""
+        names = [op_name(s) for s in self.operators]
+        return [{"pipeline": [a] if i == j else [a, b], "label": na if i == j else f"{na} + {nb}",
+                 "op1": na, "op2": nb}
+                for i, (a, na) in enumerate(zip(self.operators, names))
+                for j, (b, nb) in enumerate(zip(self.operators, names))]
 
 
 class SweepGrid(_Strict):
@@ -98,22 +109,231 @@ class SweepGrid(_Strict):
         return {"kind": "sweep", "param": self.param, "target": self.target,
                 "labels": list(self.labels or []) + list(self.extra)}
 
+    def variants(self) -> list[dict[str, Any]]:
+        """One pipeline per value, then the named extras."""
+        return ([{"pipeline": self.variant(v), "label": lab, "param": self.param,
+                  "value": float(v) if isinstance(v, (int, float)) else None}
+                 for v, lab in zip(self.values, self.labels or [])]
+                + [{"pipeline": p, "label": lab, "param": self.param} for lab, p in self.extra.items()])
+
+
+def _short_value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class PerView(_Strict):
+    """Each view's own pipeline (BYOL's T and T'): ``{view1: [op, ...], view2: [op, ...]}``."""
+
+    view1: list[OpSpec]
+    view2: list[OpSpec]
+
+
+def _entry_kind(v: Any) -> str:
+    return "views" if isinstance(v, (dict, PerView)) else "ops"
+
+
+#: A list grid's entry: one pipeline, or each view's own (tagged so an error names only the one meant).
+ListEntry = Annotated[Union[Annotated[list[OpSpec], Tag("ops")], Annotated[PerView, Tag("views")]],
+                      Discriminator(_entry_kind)]
+
 
 class ListGrid(_Strict):
-    """Explicit named pipelines (``label: [op, op, ...]``), in the order given."""
+    """Explicit named pipelines (``label: [op, op, ...]``, or ``label: {view1: [...], view2: [...]}`` for
+    per-view pipelines), in the order given. ``baseline``: the label of the reference policy (e.g. the full
+    policy of a removal study, which the report measures every other policy's drop from)."""
 
     kind: Literal["list"]
-    pipelines: dict[str, list[OpSpec]] = Field(min_length=1)
+    pipelines: dict[str, ListEntry] = Field(min_length=1)
+    baseline: Optional[str] = None
+
+    @field_validator("pipelines", mode="before")
+    @classmethod
+    def _entries(cls, v: Any) -> Any:
+        """One clear line for a malformed entry (instead of one error per member of the union)."""
+        for k, p in (v.items() if isinstance(v, dict) else []):
+            if isinstance(p, dict) and set(p) != {"view1", "view2"}:
+                raise ValueError(f"entry {k!r}: a per-view entry has exactly the keys view1 and view2 (each a list "
+                                 f"of operators); got keys {', '.join(map(str, p)) or 'none'}")
+            if not isinstance(p, (list, dict, PerView)):
+                raise ValueError(f"entry {k!r}: got {_short_value(p)}; give a list of operators, or "
+                                 "{view1: [...], view2: [...]} for per-view pipelines")
+        return v
+
+    @model_validator(mode="after")
+    def _baseline_is_a_label(self) -> "ListGrid":
+        if self.baseline is not None and self.baseline not in self.pipelines:
+            raise ValueError(f"grid.baseline {self.baseline!r} is not a label of grid.pipelines; "
+                             f"one of: {', '.join(map(repr, self.pipelines))}")
+        return self
 
     def op_entries(self) -> list[tuple[str, list[OpSpec]]]:
-        return [(f"grid.pipelines[{k!r}]", p) for k, p in self.pipelines.items()]
+        out: list[tuple[str, list[OpSpec]]] = []
+        for k, p in self.pipelines.items():
+            if isinstance(p, PerView):
+                out += [(f"grid.pipelines[{k!r}].view1", p.view1), (f"grid.pipelines[{k!r}].view2", p.view2)]
+            else:
+                out.append((f"grid.pipelines[{k!r}]", p))
+        return out
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "list", "labels": list(self.pipelines)}
+        out: dict[str, Any] = {"kind": "list", "labels": list(self.pipelines)}
+        if self.baseline is not None:
+            out["baseline"] = self.baseline
+        return out
+
+    def variants(self) -> list[dict[str, Any]]:
+        return [{"pipeline": p.view1, "view2": p.view2, "label": lab} if isinstance(p, PerView)
+                else {"pipeline": p, "label": lab} for lab, p in self.pipelines.items()]
 
 
-Grid = Annotated[Union[PairwiseGrid, SweepGrid, ListGrid], Field(discriminator="kind")]
-GRID_KINDS = ("pairwise", "sweep", "list")
+class SearchBudget(_Strict):
+    """When a search stops proposing: after ``cells`` distinct cells, ``epochs`` training epochs in all,
+    or ``hours`` of cell compute (training + evaluation time), whichever comes first."""
+
+    cells: Optional[int] = Field(None, ge=1)
+    epochs: Optional[int] = Field(None, ge=1)
+    hours: Optional[float] = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _some(self) -> "SearchBudget":
+        if self.cells is None and self.epochs is None and self.hours is None:
+            raise ValueError("needs at least one of cells, epochs, hours (e.g. budget: {cells: 20})")
+        return self
+
+
+class SpaceParam(_Strict):
+    """The range of one operator parameter: [low, high] (ints when both are ints), log or linear, or choices."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    log: bool = False
+    step: Optional[float] = None
+    integer: bool = False
+    choices: Optional[list[Any]] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            if len(v) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+                raise ValueError(f"{list(v)!r} is not a range; write [low, high] with two numbers, "
+                                 "or {choices: [a, b, ...]}")
+            return {"low": v[0], "high": v[1], "integer": all(isinstance(x, int) for x in v)}
+        if isinstance(v, dict) and "low" in v and "high" in v and "integer" not in v and "choices" not in v:
+            return {**v, "integer": isinstance(v["low"], int) and isinstance(v["high"], int)}
+        return v
+
+    @model_validator(mode="after")
+    def _valid(self) -> "SpaceParam":
+        if self.choices is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either choices or low/high, not both")
+            if not self.choices:
+                raise ValueError("choices is empty; list at least one value")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("needs [low, high] or {choices: [...]}")
+        if self.low > self.high:
+            raise ValueError(f"[{self.low:g}, {self.high:g}] is an inverted range; write [low, high] with low < high")
+        if self.low == self.high:
+            raise ValueError(f"[{self.low:g}, {self.high:g}] is an empty range; write [low, high] with low < high")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0, got {self.low:g}")
+        return self
+
+    def values(self) -> list[Any]:
+        """Values that must build (the ends of a range, every choice)."""
+        if self.choices is not None:
+            return list(self.choices)
+        return [int(self.low), int(self.high)] if self.integer else [self.low, self.high]
+
+
+class SearchGrid(_Strict):
+    """Search the best policy (which operators of ``operators``, in which order, up to ``max_ops``, at which
+    parameters of ``space``) with Optuna, selecting on a validation split; see ``augstudy/study/search.py``."""
+
+    kind: Literal["search"]
+    operators: list[OpSpec] = Field(min_length=1)
+    max_ops: int = Field(3, ge=1)
+    space: dict[str, SpaceParam] = Field(default_factory=dict)  # "operator.param" -> range
+    budget: SearchBudget
+    sampler: str = "tpe"
+    pruner: Literal["none"] = "none"
+    objective: str = "knn_top1"  # a metric of the validation split, maximised
+    validation: ValidationSplit = Field(default_factory=ValidationSplit)
+    top_k: int = Field(3, ge=1)  # policies retrained on the full training set and tested at the end
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    reference: Optional[str] = None  # a pairwise study's results folder: its best cell, drawn for reference
+
+    @field_validator("operators")
+    @classmethod
+    def _distinct(cls, v: list[OpSpec]) -> list[OpSpec]:
+        _unique("operator names", [op_name(s) for s in v])
+        return v
+
+    @field_validator("validation", mode="before")
+    @classmethod
+    def _fraction(cls, v: Any) -> Any:
+        return {"fraction": v} if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+    @field_validator("sampler")
+    @classmethod
+    def _sampler(cls, v: str) -> str:
+        from .search import SAMPLERS
+
+        if v not in SAMPLERS:
+            raise ValueError(close_match_message("sampler", v, SAMPLERS.names()))
+        return v
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, v: str) -> str:
+        from ..schema import METRICS
+
+        if v not in METRICS:
+            raise ValueError(f"unknown objective {v!r}; one of: {', '.join(METRICS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SearchGrid":
+        names = [op_name(s) for s in self.operators]
+        if self.max_ops > len(names):
+            raise ValueError(f"max_ops {self.max_ops} is more than the {len(names)} operators of grid.operators "
+                             f"(an operator is used at most once); use 1..{len(names)}")
+        for key in self.space:
+            op, dot, param = key.partition(".")
+            if not dot or not param:
+                raise ValueError(f"space key {key!r} must be operator.param, e.g. 'color.strength'")
+            if op not in names:
+                raise ValueError(f"space key {key!r}: operator {op!r} is not in grid.operators ({', '.join(names)})")
+        return self
+
+    def pool(self) -> dict[str, dict[str, Any]]:
+        """Operator name -> the params the pool gives it."""
+        return dict(parse_spec(s) for s in self.operators)
+
+    def op_entries(self) -> list[tuple[str, list[OpSpec]]]:
+        pool = self.pool()
+        entries = [(f"grid.operators[{i}]", [s]) for i, s in enumerate(self.operators)]
+        for key, p in self.space.items():
+            op, _, param = key.partition(".")
+            entries += [(f"grid.space[{key!r}]", [{"op": op, **pool[op], param: v}]) for v in p.values()]
+        return entries
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "search", "operators": [op_name(s) for s in self.operators], "max_ops": self.max_ops,
+                "space": {k: v.model_dump(exclude_defaults=True) for k, v in self.space.items()},
+                "budget": self.budget.model_dump(exclude_none=True), "sampler": self.sampler,
+                "objective": self.objective, "validation": self.validation.model_dump(), "top_k": self.top_k,
+                "seed": self.seed, "reference": self.reference}
+
+    def variants(self) -> list[dict[str, Any]]:
+        return []  # proposed one trial at a time (augstudy.study.search)
+
+
+Grid = Annotated[Union[PairwiseGrid, SweepGrid, ListGrid, SearchGrid], Field(discriminator="kind")]
+GRID_KINDS = ("pairwise", "sweep", "list", "search")
 
 
 class ExecutorConfig(_Strict):
@@ -143,7 +363,9 @@ class ExecutorConfig(_Strict):
         return self
 
 
-Method = Literal["simclr", "supervised"]
+#: A registered method by name, with params in the operators' spec syntax (``byol(momentum=0.99)``);
+#: checked (and made canonical) at load, once the plugins are imported (see ``_validate_methods``).
+Method = Union[str, dict[str, Any]]
 
 
 class StudySpec(_Strict):
@@ -160,7 +382,8 @@ class StudySpec(_Strict):
     seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] = Field(default_factory=lambda: [0], min_length=1)
     grid: Grid
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
-    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
+    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators, methods, ...)
+    tracking: Optional[TrackingSpec] = None  # an experiment tracker: {kind: tensorboard | mlflow | wandb, ...}
     output: str = "results"  # results go to <output>/<name>/
     #: The YAML file this spec came from (set by :func:`load_spec`; not a key of the file).
     source: Optional[str] = Field(None, exclude=True)
@@ -170,6 +393,17 @@ class StudySpec(_Strict):
     def _distinct(cls, v: list, info) -> list:
         _unique(info.field_name, [str(s) for s in v])
         return v
+
+    @model_validator(mode="after")
+    def _search(self) -> "StudySpec":
+        g = self.grid
+        if g.kind == "search":
+            if len(self.methods) > 1:
+                raise ValueError(f"a search grid optimises one method; methods lists {len(self.methods)}")
+            if g.budget.epochs is not None and g.budget.epochs < self.training.epochs:
+                raise ValueError(f"grid.budget.epochs {g.budget.epochs} is less than one cell's training.epochs "
+                                 f"({self.training.epochs}); give at least {self.training.epochs}")
+        return self
 
     @property
     def study_dir(self) -> Path:
@@ -207,7 +441,8 @@ def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
 
 
 def _path(loc: tuple) -> str:
-    parts = [p for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] == "grid" and p in GRID_KINDS)]
+    parts = [p for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] == "grid" and p in GRID_KINDS)
+             and not (i > 1 and loc[i - 2] == "pipelines" and p in ("ops", "views"))]  # list-entry tags
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "(top level)"
 
 
@@ -244,29 +479,68 @@ def _check_name(path: str, name: str, known: list[str]) -> None:
         raise SpecError(f"{path}: unknown name {name!r}{hint}; registered: {', '.join(known)}")
 
 
+def _nominal_size(spec: StudySpec) -> int:
+    """The image side the encoder check builds for: the dataset's ``size`` param when it has one."""
+    size = spec.dataset.params.get("size")
+    return size if isinstance(size, int) and 0 < size <= 4096 else 32
+
+
 def _validate_names(spec: StudySpec) -> None:
     """Import the study's plugins, then check dataset and encoder names and build every pipeline,
     so a typo fails before any training."""
     from ..data import available as datasets
+    from ..data.registry import check_params as check_dataset_params
     from ..train import available_encoders
+    from ..train.encoders import check_encoder
 
     for i, module in enumerate(spec.plugins):
         try:
             load_plugins([module])
-        except ImportError as e:
+        except AugstudyError as e:  # not there, or refused; a bug inside the plugin keeps its traceback
             raise SpecError(f"plugins[{i}]: {e}") from None
     _check_name("dataset.name", spec.dataset.name, datasets())
+    check_tracking(spec.tracking)
     _check_name("model.encoder", spec.model.encoder, available_encoders())
+    # params checkable without data or training: fail here, not in every cell
+    try:
+        check_dataset_params(spec.dataset.name, spec.dataset.params)
+    except AugstudyError as e:
+        raise SpecError(f"dataset.params: {e}") from None
+    try:
+        check_encoder(spec.model.encoder, spec.model.encoder_params, image_size=_nominal_size(spec))
+    except AugstudyError as e:
+        raise SpecError(f"model.encoder_params: {e}") from None
+    _validate_methods(spec)
     entries = spec.grid.op_entries()
     if spec.protocol.base_crop is not None:
         entries.append(("protocol.base_crop", [spec.protocol.base_crop]))
     for path, pipeline in entries:
         try:
             build(pipeline)
-        except KeyError as e:
-            raise SpecError(f"{path}: {e.args[0] if e.args else e}") from None
-        except (ValueError, TypeError, ValidationError) as e:
+        except UnknownNameError as e:
+            raise SpecError(f"{path}: {e}") from None
+        except (AugstudyError, ValidationError) as e:
             raise SpecError(f"{path}: {_short(pipeline)} is not a valid pipeline: {' '.join(str(e).split())}") from None
+
+
+def _validate_methods(spec: StudySpec) -> None:
+    """Each of ``methods`` is a registered method with valid params for this study's cells (e.g. a queue
+    no smaller than the batch); replaced by its canonical spec (the results' ``method`` label)."""
+    from ..train.config import CellConfig
+
+    shared = spec.model_dump(include={"dataset", "model", "training", "protocol", "evaluation", "plugins"})
+    canonical = []
+    for i, m in enumerate(spec.methods):
+        try:
+            canonical.append(CellConfig(method=m, **shared).method)
+        except ValidationError as e:
+            err = next((x for x in e.errors() if x["loc"] in ((), ("method",))), e.errors()[0])
+            raise SpecError(f"methods[{i}]: {err['msg'].removeprefix('Value error, ')}") from None
+    try:
+        _unique("methods", canonical)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
+    spec.methods = canonical
 
 
 def _where(source: Optional[str]) -> str:

@@ -18,8 +18,8 @@ from typing import Any, Iterable, Optional
 
 import pandas as pd
 
+from .. import records, schema
 from .. import results_table as rt
-from .. import schema
 from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401  (re-exported)
 from .grid import Cell
 
@@ -105,16 +105,26 @@ class StudyStore:
             record = {"cell_id": cell.id, "status": "failed", "error": outcome.get("error"),
                       "traceback": outcome.get("traceback"), "device": outcome.get("device")}
             atomic_write_json(d / "failed.json", record, durable=self._rows is None)
-            self._unsynced.append(d / "failed.json")
+            if self._rows is not None:
+                self._unsynced.append(d / "failed.json")
             (d / "metrics.json").unlink(missing_ok=True)  # --force: a failure replaces an old result
         else:
             record = metrics
             losses = metrics.get("loss_per_epoch") or []
-            atomic_write_text(d / "curve.csv", "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses)),
-                              durable=False)
+            lrs = metrics.get("lr_per_epoch") or []
+            if len(lrs) == len(losses) and losses:  # the learning rate too, when the trainer recorded it
+                curve = "epoch,loss,lr\n" + "".join(f"{i + 1},{v!r},{r!r}\n" for i, (v, r) in enumerate(zip(losses, lrs)))
+            else:
+                curve = "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses))
+            atomic_write_text(d / "curve.csv", curve, durable=False)
             (d / "failed.json").unlink(missing_ok=True)
+            if outcome.get("predictions"):  # per-example records, before metrics.json (the last file a cell writes)
+                records.write_cell(d, outcome["predictions"])
+            else:
+                (d / records.FILE).unlink(missing_ok=True)  # --force without records: no stale ones beside new metrics
             atomic_write_json(d / "metrics.json", metrics, durable=self._rows is None)
-            self._unsynced.append(d / "metrics.json")
+            if self._rows is not None:
+                self._unsynced.append(d / "metrics.json")
         if self._rows is not None:
             for i in self._slots.get(cell.id, []):
                 self._rows[i] = rt.make_row(self._labels[i], record, self.study, self.grid)

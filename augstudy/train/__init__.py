@@ -1,4 +1,4 @@
-"""The fixed trainer: encoders, projection head, NT-Xent, SimCLR and supervised loops, frozen-encoder probes.
+"""The fixed trainer: encoders, heads, the training loop, the methods (``methods/``: SimCLR, supervised, BYOL, MoCo v2, VICReg, Barlow Twins), frozen-encoder probes.
 
 ``run_cell(config) -> CellResult`` is the one entry point the study runner needs.
 """

@@ -9,11 +9,12 @@ import hashlib
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 import torch
 
+from ..errors import ParamsError
 from .config import CellConfig
 from .allocator import keep_freed_memory
 from .device import cpu_threads, resolve_device, uses_bf16
@@ -21,6 +22,7 @@ from .encoders import build_encoder, get_encoder
 from .evaluate import evaluate
 from .loop import train
 from .method import get_method
+from .views import ViewPipelines
 
 
 @dataclass
@@ -34,6 +36,7 @@ class CellResult:
     linear_top1_z: Optional[float] = None  # percent, probe on z = g(h); None unless asked
     knn_top1_z: Optional[float] = None
     loss_per_epoch: list[float] = field(default_factory=list)
+    lr_per_epoch: list[float] = field(default_factory=list)  # learning rate after each epoch's last step
     train_seconds: float = 0.0
     eval_seconds: float = 0.0
     images_per_second: float = 0.0  # training images (each seen as 2 views by SimCLR) per second
@@ -41,6 +44,9 @@ class CellResult:
     seed: int = 0
     versions: dict[str, str] = field(default_factory=dict)
     error: Optional[str] = None
+    #: per-example records of the evaluations (``label`` and each metric's predicted classes, test order);
+    #: kept beside metrics.json as ``predictions.npz`` by the store, not part of ``to_dict()``
+    predictions: Optional[dict] = field(default=None, repr=False, compare=False)
 
     @property
     def final_loss(self) -> Optional[float]:
@@ -56,7 +62,7 @@ class CellResult:
                 return [clean(u) for u in v]
             return v
 
-        return {k: clean(v) for k, v in asdict(self).items()}
+        return {k: clean(getattr(self, k)) for k in self.__dataclass_fields__ if k != "predictions"}
 
 
 def versions() -> dict[str, str]:
@@ -86,7 +92,24 @@ def as_config(config: Union[CellConfig, dict]) -> CellConfig:
     except ValidationError as e:
         err = e.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "?"
-        raise ValueError(f"cell config {key}={err.get('input')!r}: {err['msg']}") from None
+        raise ParamsError(f"cell config {key}={err.get('input')!r}: {err['msg']}") from None
+
+
+def check_operator_contract(pipeline_op, base_crop_op, split, batch_size: int, device: torch.device, seed: int) -> None:
+    """Every operator's output checked on a first batch, before any training step (one device sync).
+
+    The batch is the split's first ``batch_size`` images, the draws come from a generator of their own:
+    the cell's random streams, and so its numbers, are the same as without the check.
+    """
+    from ..ops.validation import checked_apply
+
+    gen = torch.Generator(device=device).manual_seed(derive_seed(seed, "contract"))
+    x = split.images[: min(batch_size, len(split))].to(device).float().div_(255.0)
+    if base_crop_op is not None:
+        x = checked_apply(base_crop_op, x, gen)
+    for op in (pipeline_op if isinstance(pipeline_op, ViewPipelines) else [pipeline_op]):  # each view's own
+        if op is not None and len(getattr(op, "operators", [op])):
+            checked_apply(op, x, gen)
 
 
 def run_cell(config: Union[CellConfig, dict], dataset=None,
@@ -106,17 +129,24 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
         if cfg.plugins:
             ops.load_plugins(cfg.plugins)
         pipeline_op = ops.build(list(cfg.pipeline))  # bad names fail here, before any data is loaded
+        if cfg.view2 is not None:
+            pipeline_op = ViewPipelines(pipeline_op, ops.build(list(cfg.view2)))
         base_crop_op = ops.build(cfg.protocol.base_crop) if cfg.protocol.base_crop is not None else None
         method_cls = get_method(cfg.method)
         get_encoder(cfg.model.encoder)
         if dataset is None:
             dataset = data.load(cfg.dataset.name, **cfg.dataset.params)
+        if cfg.validation is not None:  # train on the rest, evaluate on the held-out part: the test split is never seen
+            from ..data.base import holdout
+
+            dataset = holdout(dataset, cfg.validation.fraction, cfg.validation.seed)
         image_size = max(dataset.train.image_size)
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derive_seed(cfg.seed, "init"))
             encoder = build_encoder(cfg.model.encoder, image_size, **cfg.model.encoder_params)
             model = method_cls(encoder, cfg, dataset.num_classes)
+        check_operator_contract(pipeline_op, base_crop_op, dataset.train, t.batch_size, device, cfg.seed)
         aug_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "augment"))
         batch_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "batches"))
         # drop_last keeps every step's batch (and BatchNorm statistics) full; a split smaller than
@@ -126,15 +156,18 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
 
         outcome = train(model, batcher, cfg, device, pipeline_op, base_crop_op, aug_gen, progress)
         result = CellResult(cell_id=cfg.cell_id(), status="diverged" if outcome.diverged else "done",
-                            loss_per_epoch=outcome.loss_per_epoch, train_seconds=outcome.seconds,
+                            loss_per_epoch=outcome.loss_per_epoch, lr_per_epoch=outcome.lr_per_epoch, train_seconds=outcome.seconds,
                             images_per_second=outcome.images_per_second, device=str(device), seed=cfg.seed,
                             versions=versions(), error=outcome.error)
         if outcome.diverged:
             return result
         start = time.perf_counter()
+        predictions: dict = {}
         metrics = evaluate(model.encoder, dataset, cfg.evaluation, device, model.projector,
-                           bf16=uses_bf16(device, t.bf16, t.cpu_bf16), channels_last=t.channels_last)
+                           bf16=uses_bf16(device, t.bf16, t.cpu_bf16), channels_last=t.channels_last,
+                           predictions=predictions)
         result.eval_seconds = time.perf_counter() - start
+        result.predictions = {k: v.numpy() for k, v in predictions.items()}
         for key, value in metrics.items():
             setattr(result, key, value)
         return result

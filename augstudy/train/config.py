@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: Bump when a change to the training or evaluation code changes results: old cells are recomputed.
 TRAIN_CODE_VERSION = "2"
@@ -67,6 +67,8 @@ class ProtocolConfig(_Strict):
     ``asymmetric`` (the paper's Figure 5): each image gets ``base_crop`` once (null switches it off),
     shared by both views; the study's pipeline then goes to the first view only, the second view
     stays that crop (the identity). ``symmetric``: each view draws its own crop and pipeline.
+    A cell with per-view pipelines (``CellConfig.view2``, BYOL's T and T') keeps the protocol's crop
+    (shared or per view) and gives the second view its own pipeline.
     """
 
     name: Literal["asymmetric", "symmetric"] = "asymmetric"
@@ -85,22 +87,50 @@ class EvaluationConfig(_Strict):
     on_projection: bool = False  # also probe z = g(h)
 
 
+class ValidationSplit(_Strict):
+    """Hold out ``fraction`` of the training split (a seeded permutation) and evaluate on it instead of
+    the test split: what a search selects on, so the test set is never seen while selecting."""
+
+    fraction: float = Field(0.1, gt=0, lt=1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+
+
 class CellConfig(_Strict):
     """One training run: method x pipeline x dataset x model x schedule x seed."""
 
-    method: Literal["simclr", "supervised"] = "simclr"
-    pipeline: list[OpSpec] = Field(default_factory=list)  # operator specs applied in order
+    #: a registered method by name, with params in the operators' spec syntax (``"byol(momentum=0.99)"``,
+    #: or ``{"method": "byol", "momentum": 0.99}``); stored canonical (non-default params only)
+    method: Union[str, dict[str, Any]] = "simclr"
+    pipeline: list[OpSpec] = Field(default_factory=list)  # operator specs applied in order (the first view's)
+    #: The second view's own pipeline (per-view policies, as BYOL's T'); None: as the protocol says
+    #: (the identity for ``asymmetric``, ``pipeline`` for ``symmetric``). Hashed only when set.
+    view2: Optional[list[OpSpec]] = None
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     seed: int = Field(0, ge=0, le=MAX_SEED)
-    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators)
+    plugins: list[str] = Field(default_factory=list)  # modules to import (plugin operators, methods, ...)
+    #: Train on the rest of the training split and evaluate on this held-out part (None: the test split).
+    validation: Optional[ValidationSplit] = None
+
+    @model_validator(mode="after")
+    def _resolve_method(self) -> "CellConfig":
+        """Import the plugins, check the method and its params against this cell, store its canonical spec."""
+        from .method import resolve_method
+
+        try:
+            self.method = resolve_method(self.method, self, tuple(self.plugins))
+        except (KeyError, ValueError) as e:  # unknown name, bad params: one line
+            raise ValueError(str(e)) from None
+        return self
 
     def canonical(self) -> dict[str, Any]:
-        """JSON-ready dict with every default filled in (what the id hashes)."""
-        return self.model_dump(mode="json")
+        """JSON-ready dict with every default filled in (what the id hashes); ``view2`` and ``validation``
+        only when set, so cells without per-view pipelines or a validation split keep their ids."""
+        exclude = {k for k in ("view2", "validation") if getattr(self, k) is None}
+        return self.model_dump(mode="json", exclude=exclude or None)
 
     def cell_id(self) -> str:
         """Content address: sha256 of the canonical config + training code version, 16 hex digits.

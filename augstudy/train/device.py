@@ -7,6 +7,8 @@ from typing import Iterator, Optional
 
 import torch
 
+from ..errors import ParamsError
+
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` -> ``cuda`` when available else ``cpu``; ``cpu``, ``cuda``, ``cuda:N`` as given."""
@@ -14,9 +16,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
-        raise ValueError(f"training.device={name!r} is not valid; use auto, cpu, cuda or cuda:N")
+        raise ParamsError(f"training.device={name!r} is not valid; use auto, cpu, cuda or cuda:N")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"training.device={name!r} but CUDA is not available here; use auto or cpu")
+        raise ParamsError(f"training.device={name!r} but CUDA is not available here; use auto or cpu")
     return torch.device(name)
 
 

@@ -14,13 +14,14 @@ from torch import nn
 from torchvision.models import resnet as tv_resnet
 
 from ..registry import Registry
+from ..errors import AugstudyError, ParamsError, PluginError, RegistrationError
 
 EncoderFactory = Callable[..., nn.Module]
 
 
 def _check(name: str, factory: Any) -> None:
     if not callable(factory):
-        raise TypeError(f"@encoder({name!r}) needs a factory function or class")
+        raise RegistrationError(f"@encoder({name!r}) needs a factory function or class")
 
 
 REGISTRY: Registry[EncoderFactory] = Registry("encoder", entry_point_group="augstudy.encoders", check=_check,
@@ -45,16 +46,34 @@ def get_encoder(name: str) -> EncoderFactory:
     return REGISTRY.get(name)
 
 
+def check_encoder(name: str, params: dict[str, Any], image_size: int = 32) -> None:
+    """Build the encoder on PyTorch's meta device (no memory, no arithmetic): a bad param (an unknown
+    key, ``widths: [-5]``, a wrong type) fails at spec load in one line instead of in every cell.
+
+    What could depend on the real image size (or on data) is left to the cell: any other exception
+    from a plugin's factory is not reported here.
+    """
+    try:
+        with torch.device("meta"):
+            build_encoder(name, image_size, **params)
+    except AugstudyError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise ParamsError(f"encoder {name!r} cannot be built with encoder_params {params!r}: {e}") from None
+    except Exception:  # noqa: BLE001 - e.g. a size-dependent check; the cell reports it with its traceback
+        pass
+
+
 def build_encoder(name: str, image_size: int, **params: Any) -> nn.Module:
     """The encoder registered as ``name`` for ``image_size`` px inputs; bad names/params raise one line."""
     factory = get_encoder(name)
     accepted = [p for p in inspect.signature(factory).parameters if p != "image_size"]
     unknown = sorted(set(params) - set(accepted))
     if unknown:
-        raise ValueError(f"encoder {name!r} has no param {unknown[0]!r}; its params are: {', '.join(accepted) or 'none'}")
+        raise ParamsError(f"encoder {name!r} has no param {unknown[0]!r}; its params are: {', '.join(accepted) or 'none'}")
     model = factory(image_size=int(image_size), **params)
     if not isinstance(getattr(model, "out_dim", None), int):
-        raise TypeError(f"encoder {name!r} must return an nn.Module with an integer out_dim attribute")
+        raise PluginError(f"encoder {name!r} must return an nn.Module with an integer out_dim attribute")
     return model
 
 
@@ -119,11 +138,11 @@ def resnet_tiny(image_size: int, widths: Sequence[int] = (16, 32, 64, 128), bloc
     """
     widths, blocks = list(widths), list(blocks)
     if not widths or len(widths) != len(blocks) or min(widths) < 1 or min(blocks) < 1:
-        raise ValueError(f"encoder 'resnet-tiny': widths {widths} and blocks {blocks} must be positive lists of one length")
+        raise ParamsError(f"encoder 'resnet-tiny': widths {widths} and blocks {blocks} must be positive lists of one length")
     if stem_stride is None:
         stem_stride = 2 if image_size <= CIFAR_STEM_MAX_SIZE else 4
     if stem_stride not in (1, 2, 4):
-        raise ValueError(f"encoder 'resnet-tiny' param stem_stride={stem_stride!r}; valid: 1, 2, 4")
+        raise ParamsError(f"encoder 'resnet-tiny' param stem_stride={stem_stride!r}; valid: 1, 2, 4")
     stem: list[nn.Module] = [nn.Conv2d(3, widths[0], 3, min(stem_stride, 2), 1, bias=False),
                              nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
     if stem_stride == 4:
@@ -168,7 +187,7 @@ def convnet(image_size: int, widths: Sequence[int] = (32, 64, 128, 256)) -> nn.M
     """
     widths = list(widths)
     if not widths or min(widths) < 1:
-        raise ValueError(f"encoder 'convnet': widths {widths} must be a non-empty list of positive ints")
+        raise ParamsError(f"encoder 'convnet': widths {widths} must be a non-empty list of positive ints")
     model = ConvNetEncoder(widths)
     _init(model, False)
     return model

@@ -19,6 +19,7 @@ class TrainOutcome:
     """What a training run produced: per-epoch mean loss, whether it diverged, and its cost."""
 
     loss_per_epoch: list[float] = field(default_factory=list)
+    lr_per_epoch: list[float] = field(default_factory=list)  # learning rate after each epoch's last step
     diverged: bool = False
     error: Optional[str] = None
     seconds: float = 0.0
@@ -78,6 +79,7 @@ def train(model: Method, batcher, config: CellConfig, device: torch.device, pipe
             out.error = f"loss became {mean} in epoch {epoch}"
             break
         out.loss_per_epoch.append(mean)
+        out.lr_per_epoch.append(float(schedule.get_last_lr()[0]))
         if progress is not None:
             progress(epoch, mean)
     if device.type == "cuda":

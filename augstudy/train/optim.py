@@ -7,12 +7,18 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ..errors import ParamsError
+
 
 class LARS(torch.optim.Optimizer):
     """Layer-wise adaptive rate scaling (You et al. 2017) over SGD with momentum, as in SimCLR.
 
     Each parameter's update is scaled by ``trust * ||w|| / (||g|| + wd ||w||)``; groups with
     ``lars_exclude=True`` (BatchNorm and biases) get plain SGD with momentum and no weight decay.
+
+    Multi-tensor: one ``torch._foreach_*`` call per step of the update over all of a group's
+    parameters (norms, weight decay, trust ratios, momentum, the step), not a Python loop over them;
+    the numbers are those of the per-parameter loop (``tests/test_train_optim.py`` keeps it as reference).
     """
 
     def __init__(self, params: Iterable, lr: float, momentum: float = 0.9, weight_decay: float = 0.0,
@@ -28,23 +34,30 @@ class LARS(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                if not group["lars_exclude"]:
-                    if group["weight_decay"]:
-                        g = g.add(p, alpha=group["weight_decay"])
-                    w_norm, g_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(g)
-                    ratio = group["trust_coefficient"] * w_norm / (g_norm + group["eps"])
-                    g = g * torch.where((w_norm > 0) & (g_norm > 0), ratio, torch.ones_like(ratio))
-                state = self.state[p]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = torch.clone(g).detach()
-                else:
-                    buf.mul_(group["momentum"]).add_(g)
-                p.add_(buf, alpha=-group["lr"])
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            if not group["lars_exclude"]:
+                if group["weight_decay"]:
+                    grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+                w_norm = torch.stack(torch._foreach_norm(params))
+                g_norm = torch.stack(torch._foreach_norm(grads))
+                ratio = group["trust_coefficient"] * w_norm / (g_norm + group["eps"])
+                scale = torch.where((w_norm > 0) & (g_norm > 0), ratio, torch.ones_like(ratio))
+                grads = torch._foreach_mul(grads, list(scale.unbind(0)))
+            bufs = [self.state[p].get("momentum_buffer") for p in params]
+            if any(b is None for b in bufs):  # the first step: the buffers start as the update itself
+                for p, g, b in zip(params, grads, bufs):
+                    if b is None:
+                        self.state[p]["momentum_buffer"] = torch.clone(g).detach()
+                    else:
+                        b.mul_(group["momentum"]).add_(g)
+                bufs = [self.state[p]["momentum_buffer"] for p in params]
+            else:
+                torch._foreach_mul_(bufs, group["momentum"])
+                torch._foreach_add_(bufs, grads)
+            torch._foreach_add_(params, bufs, alpha=-group["lr"])
         return loss
 
 
@@ -72,7 +85,7 @@ def build_optimizer(model: nn.Module, name: str, lr: float, momentum: float, wei
         return torch.optim.SGD(groups, lr=lr, momentum=momentum)
     if name == "adamw":
         return torch.optim.AdamW(groups, lr=lr)
-    raise ValueError(f"training.optimizer={name!r} is not valid; use lars, sgd or adamw")
+    raise ParamsError(f"training.optimizer={name!r} is not valid; use lars, sgd or adamw")
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> "callable":
