@@ -219,6 +219,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         by_id: dict[str, Cell] = {}
         reporter.start(spec, plan.describe(), len(selected), n_done, todo, eta)
         finished, trained = 0, set()
+        rerun = {c.id for c in todo}  # done cells to run again (add_records: they lack per-example records)
         tracking = Tracking(spec.tracking, store.root, spec.name)  # logs each stored cell; never stops the study
         try:
             # ask/tell: a fixed grid proposes every cell at the first ask, a search a few at a time
@@ -228,7 +229,7 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
                     break
                 run = []
                 for c in batch:
-                    if c.id in trained or (not force and store.is_done(c.id)):
+                    if c.id in trained or (not force and c.id not in rerun and store.is_done(c.id)):
                         grid.tell(c, store.metrics(c.id))  # found done in the store: told, not retrained
                     elif c.id not in by_id:
                         by_id[c.id] = c
