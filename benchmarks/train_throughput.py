@@ -3,7 +3,9 @@
     python benchmarks/train_throughput.py                          # resnet-tiny, batch 256, 32 px, CPU, all methods
     python benchmarks/train_throughput.py --methods simclr byol --threads 1 --workers 0 --images 1024
     python benchmarks/train_throughput.py --encoder resnet18 --threads 2 --images 2048
-    python benchmarks/train_throughput.py --gpu-epoch               # CUDA: one CIFAR-size epoch, ResNet-18
+    python benchmarks/train_throughput.py --gpu-epoch               # CUDA: one CIFAR-size epoch, ResNet-18, LARS
+    python benchmarks/train_throughput.py --gpu-epoch --compile max-autotune --optimizer adamw
+    python benchmarks/train_throughput.py --gpu-epoch --device cpu --images 512 --batch-size 128   # a dry run
 
 Per method (simclr, byol, moco, vicreg, barlow_twins), both loops train the same encoder with the same
 heads (widths as augstudy's methods: BYOL 2 x dim h hidden, MoCo v2 dim h, VICReg / Barlow Twins
@@ -48,11 +50,13 @@ METHODS = ("simclr", "byol", "moco", "vicreg", "barlow_twins")
 
 
 def config(args, device: str, method: str = "simclr") -> CellConfig:
+    optimizer = getattr(args, "optimizer", "adamw")
+    lars = {"lr": 0.3, "scale_lr": True, "weight_decay": 1e-6} if optimizer == "lars" else {}  # SimCLR's LARS
     return CellConfig.model_validate({
         "method": method, "pipeline": ["crop", "color"], "protocol": {"name": "symmetric", "base_crop": None},
         "model": {"encoder": args.encoder},
         "training": {"epochs": 1, "batch_size": args.batch_size, "device": device, "threads": args.threads,
-                     "compile": args.compile, "channels_last": True, "bf16": True},
+                     "compile": args.compile, "channels_last": True, "bf16": True, "optimizer": optimizer, **lars},
     })
 
 
@@ -200,27 +204,36 @@ def best_rounds(loops: dict, rounds: int) -> dict[str, float]:
 
 
 def gpu_epoch(args) -> None:
-    """One epoch of 50,000 32 px images x 2 views, ResNet-18, on CUDA; the share of time in augmentation."""
-    device = torch.device("cuda")
+    """One epoch of ``--images`` (50,000) 32 px images x 2 views, ResNet-18, SimCLR with ``--optimizer``
+    (LARS, as the GPU studies), on ``--device`` (CUDA; ``cpu`` for a dry run); the share of time in augmentation."""
+    device = torch.device(args.device)
     args.encoder = "resnet18"
-    split = random_split(50_000, 32)
-    cfg = config(args, "cuda")
+    split = random_split(args.images, 32)
+    cfg = config(args, args.device)
     pipeline = build(cfg.pipeline)
     model = get_method("simclr")(build_encoder("resnet18", 32), cfg, 10)
     gen = torch.Generator(device=device).manual_seed(0)
     batcher = DeviceBatcher(split, args.batch_size, seed=0, device=device)
-    train(model, batcher, cfg, device, pipeline, None, gen)  # warmup (cudnn autotune, compile)
+    warm = train(model, batcher, cfg, device, pipeline, None, gen)  # warmup (cudnn autotune, compile)
     out = train(model, batcher, cfg, device, pipeline, None, gen)
-    torch.cuda.synchronize()
+    _sync(device)
     start = time.perf_counter()
     for x, _ in batcher:
         make_views(x, pipeline, None, "symmetric", gen)
-    torch.cuda.synchronize()
+    _sync(device)
     aug = time.perf_counter() - start
-    print("| GPU | encoder | batch | compile | epoch (50,000 x 2 views) | images/s | time making views |")
-    print("|---|---|---:|---|---:|---:|---:|")
-    print(f"| {torch.cuda.get_device_name()} | resnet18 | {args.batch_size} | compile={args.compile} | "
-          f"{out.seconds:.2f} s | {out.images_per_second:,.0f} | {100 * aug / out.seconds:.0f}% |")
+    name = torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu"
+    print(f"| device | encoder | optimizer | batch | compile | epoch ({args.images:,} x 2 views) | first epoch "
+          f"(warm-up) | images/s | time making views | final loss |")
+    print("|---|---|---|---:|---|---:|---:|---:|---:|---:|")
+    print(f"| {name} | resnet18 | {args.optimizer} | {args.batch_size} | {cfg.training.compile} | "
+          f"{out.seconds:.2f} s | {warm.seconds:.2f} s | {out.images_per_second:,.0f} | "
+          f"{100 * aug / out.seconds:.0f}% | {out.loss_per_epoch[-1]:.4f} |", flush=True)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def main() -> None:
@@ -228,22 +241,31 @@ def main() -> None:
     p.add_argument("--encoder", default="resnet-tiny")
     p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS, help="methods to measure (a row each)")
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--images", type=int, default=2048, help="training images per epoch (CPU runs)")
+    p.add_argument("--images", type=int, default=None,
+                   help="training images per epoch (default: 2048 on the CPU, 50,000 with --gpu-epoch)")
     p.add_argument("--rounds", type=int, default=3, help="timed interleaved epochs per loop (best kept)")
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--default-malloc", action="store_true",
                     help="leave glibc malloc as is (default: keep freed memory, as augstudy's trainer does)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--workers", type=int, nargs="*", default=[0, 2], help="DataLoader workers for the reference")
-    p.add_argument("--compile", action="store_true")
+    p.add_argument("--compile", nargs="?", const=True, default=False,
+                   help="torch.compile the loss: bare for the default mode, or a mode (reduce-overhead, max-autotune)")
+    p.add_argument("--optimizer", default=None, choices=["lars", "sgd", "adamw"],
+                   help="default: lars with --gpu-epoch (as the GPU studies), adamw for the CPU comparison")
+    p.add_argument("--device", default="cuda", help="--gpu-epoch only: cuda, or cpu for a dry run of the same code")
     p.add_argument("--cpu-bf16", action="store_true", help="add a row for augstudy with bf16 autocast on the CPU")
     p.add_argument("--gpu-epoch", action="store_true", help="the CUDA benchmark instead of the CPU comparison")
     args = p.parse_args()
     if args.gpu_epoch:
-        if not torch.cuda.is_available():
-            raise SystemExit("--gpu-epoch needs a CUDA device")
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            raise SystemExit("--gpu-epoch needs a CUDA device (or --device cpu for a dry run)")
+        args.images = args.images or 50_000
+        args.optimizer = args.optimizer or "lars"
         gpu_epoch(args)
         return
+    args.images = args.images or 2048
+    args.optimizer = args.optimizer or "adamw"
     torch.set_num_threads(args.threads)
     from augstudy.train.allocator import keep_freed_memory
 

@@ -41,3 +41,19 @@ def test_cpu_ids_match_the_device_free_hash(monkeypatch):
         body["training"].pop("threads", None)
         payload = json.dumps({"config": body, "code": TRAIN_CODE_VERSION}, sort_keys=True, separators=(",", ":"))
         assert config.cell_id() == hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def test_new_training_fields_leave_ids_alone_at_their_defaults(monkeypatch):
+    """training.deterministic and the compile modes: default cells keep their ids; set, they change them."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    base = CellConfig(training=TrainingConfig(device="cpu"))
+    assert "deterministic" not in base.canonical()["training"]
+    assert CellConfig(training=TrainingConfig(device="cpu", deterministic=False)).cell_id() == base.cell_id()
+    assert CellConfig(training=TrainingConfig(device="cpu", compile="none")).cell_id() == base.cell_id()
+    compiled = CellConfig(training=TrainingConfig(device="cpu", compile=True)).cell_id()
+    assert CellConfig(training=TrainingConfig(device="cpu", compile="default")).cell_id() == compiled
+    ids = {base.cell_id(), compiled,
+           CellConfig(training=TrainingConfig(device="cpu", compile="max-autotune")).cell_id(),
+           CellConfig(training=TrainingConfig(device="cpu", deterministic=True)).cell_id()}
+    assert len(ids) == 4
+    assert CellConfig(**CellConfig(training=TrainingConfig(deterministic=True)).canonical()).training.deterministic

@@ -50,7 +50,7 @@ def test_two_workers_give_the_same_metrics_as_one(serial, tmp_path):
 
 
 def test_dask_local_cluster_on_loopback_returns_the_same_results_to_the_store(serial, tmp_path):
-    from dask.distributed import LocalCluster
+    LocalCluster = pytest.importorskip("dask.distributed").LocalCluster
 
     _, one = serial
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", protocol="tcp",

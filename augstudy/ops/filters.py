@@ -86,7 +86,13 @@ class Blur(Operator):
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         size = blur_kernel_size(min(x.shape[2:]), self.kernel_fraction)
         sigma = params["sigma"]
-        if uses_cpu_kernels(x.device):  # the CPU blurs only the drawn images (the same numbers, less work)
+        if uses_cpu_kernels(x.device):  # the CPU blurs only the drawn images
+            if size > MAX_TAPS:  # large kernels (224 px: 23 taps): the compiled separable kernel
+                if min(x.shape[2:]) <= size // 2:
+                    gaussian_blur(x, sigma, size)  # raises the clear error
+                from .cpu_kernels import gaussian_blur_cpu
+
+                return gaussian_blur_cpu(x, gaussian_kernels(sigma, size), params["apply"])
             return on_subset(x, params["apply"], lambda xs, idx: gaussian_blur(xs, sigma.index_select(0, idx), size))
         return torch.where(per_image(params["apply"]), gaussian_blur(x, sigma, size), x)
 

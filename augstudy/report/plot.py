@@ -139,7 +139,7 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     written.append(write_text(out / name, summary))
     if metric == DEFAULT_METRIC:
         rho = _rho_text(grids, study, metric) if study.kind == "pairwise" else ""
-        written.append(write_report(study, metric, summary, f"<p>{rho}</p>" if rho else ""))
+        written.append(write_report(study, metric, summary, f"<p>{rho}</p>" if rho else ""))  # the paper comparison is drawn in the page
     return written
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: Bump when a change to the training or evaluation code changes results: old cells are recomputed.
 TRAIN_CODE_VERSION = "2"
@@ -20,6 +20,13 @@ MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 1_000_000
 MAX_SEED = 2**63 - 1
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
+
+#: ``training.compile``: false/none (eager), true/default, or a ``torch.compile`` mode.
+CompileMode = Literal["none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
+
+#: Fields added after cells had been computed: hashed into the cell id only when set away from these
+#: defaults, so every earlier cell keeps its id (a new field's default must leave the numbers as they were).
+ID_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {"training": {"deterministic": False}}
 
 
 class _Strict(BaseModel):
@@ -58,7 +65,17 @@ class TrainingConfig(_Strict):
     bf16: bool = True  # bf16 autocast on CUDA
     cpu_bf16: bool = False  # bf16 autocast on the CPU too (fast with AVX512-BF16/AMX, slow without)
     channels_last: bool = True  # NHWC activations, on CUDA and the CPU (about 1.5x faster there too)
-    compile: bool = False
+    #: torch.compile the loss (model + loss): false | true | a mode (none, default, reduce-overhead, max-autotune,
+    #: max-autotune-no-cudagraphs); a model that fails to compile runs eagerly, saying once why.
+    compile: Union[bool, CompileMode] = False
+    #: opt-in determinism on CUDA: cudnn.deterministic, no cudnn.benchmark, use_deterministic_algorithms.
+    deterministic: bool = False
+
+    @field_validator("compile")
+    @classmethod
+    def _compile_mode(cls, v: Union[bool, str]) -> Union[bool, str]:
+        """``none`` is false and ``default`` is true, so that the spellings of one setting share a cell id."""
+        return {"none": False, "default": True}.get(v, v) if isinstance(v, str) else v
 
 
 class ProtocolConfig(_Strict):
@@ -128,9 +145,15 @@ class CellConfig(_Strict):
 
     def canonical(self) -> dict[str, Any]:
         """JSON-ready dict with every default filled in (what the id hashes); ``view2`` and ``validation``
-        only when set, so cells without per-view pipelines or a validation split keep their ids."""
+        only when set, and the fields of :data:`ID_NEUTRAL_DEFAULTS` only away from those defaults, so
+        earlier cells keep their ids."""
         exclude = {k for k in ("view2", "validation") if getattr(self, k) is None}
-        return self.model_dump(mode="json", exclude=exclude or None)
+        config = self.model_dump(mode="json", exclude=exclude or None)
+        for section, defaults in ID_NEUTRAL_DEFAULTS.items():
+            for key, default in defaults.items():
+                if config.get(section, {}).get(key, default) == default:
+                    config[section].pop(key, None)
+        return config
 
     def cell_id(self) -> str:
         """Content address: sha256 of the canonical config + training code version, 16 hex digits.

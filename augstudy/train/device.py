@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from typing import Iterator, Optional
 
@@ -56,3 +57,17 @@ def uses_bf16(device: torch.device, bf16: bool, cpu_bf16: bool) -> bool:
 def autocast_for(device: torch.device, enabled: bool):
     """bf16 autocast on ``device`` when ``enabled``; a no-op context otherwise."""
     return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else contextlib.nullcontext()
+
+
+def set_cuda_flags(device: torch.device, deterministic: bool) -> None:
+    """On CUDA: ``cudnn.benchmark`` (batch shapes are fixed), or with ``deterministic`` cudnn's deterministic
+    kernels and ``torch.use_deterministic_algorithms`` (warn-only: an op without a deterministic CUDA kernel
+    warns instead of stopping the cell). Every CUDA cell sets all three, so no cell inherits another's;
+    on other devices nothing is touched."""
+    if device.type != "cuda":
+        return
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's deterministic workspace
+    torch.backends.cudnn.benchmark = not deterministic
+    torch.backends.cudnn.deterministic = deterministic
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)

@@ -9,7 +9,8 @@ from typing import Callable, Optional
 import torch
 
 from .config import CellConfig
-from .device import autocast_for, uses_bf16
+from .compiled import compiled_or_eager
+from .device import autocast_for, set_cuda_flags, uses_bf16
 from .method import Method
 from .optim import build_optimizer, warmup_cosine
 
@@ -41,12 +42,13 @@ def train(model: Method, batcher, config: CellConfig, device: torch.device, pipe
     t = config.training
     steps_per_epoch = len(batcher)
     lr = t.lr * batcher.batch_size / 256 if t.scale_lr else t.lr
-    optimizer = build_optimizer(model, t.optimizer, lr, t.momentum, t.weight_decay)
+    memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
+    model.to(device=device, memory_format=memory_format).train()  # before the optimiser: fused AdamW needs it
+    optimizer = build_optimizer(model, t.optimizer, lr, t.momentum, t.weight_decay, fused=device.type == "cuda")
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, warmup_cosine(t.epochs * steps_per_epoch, round(t.warmup_epochs * steps_per_epoch)))
-    memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
-    model.to(device=device, memory_format=memory_format).train()
-    loss_fn = torch.compile(model) if t.compile else model
+    loss_fn = compiled_or_eager(model, t.compile)
+    set_cuda_flags(device, t.deterministic)
     check_each_step = device.type != "cuda"
     bf16 = uses_bf16(device, t.bf16, t.cpu_bf16)
 

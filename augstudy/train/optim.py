@@ -74,8 +74,13 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
             {"params": no_decay, "weight_decay": 0.0, "lars_exclude": True}]
 
 
-def build_optimizer(model: nn.Module, name: str, lr: float, momentum: float, weight_decay: float) -> torch.optim.Optimizer:
-    """``lars`` | ``sgd`` (Nesterov-free momentum) | ``adamw``, over :func:`param_groups`."""
+def build_optimizer(model: nn.Module, name: str, lr: float, momentum: float, weight_decay: float,
+                    fused: bool = False) -> torch.optim.Optimizer:
+    """``lars`` | ``sgd`` (Nesterov-free momentum) | ``adamw``, over :func:`param_groups`.
+
+    ``fused``: AdamW's fused kernel (for parameters on CUDA); LARS is multi-tensor everywhere and SGD
+    picks torch's multi-tensor path on CUDA by itself.
+    """
     groups = param_groups(model, weight_decay)
     if name == "lars":
         return LARS(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -84,7 +89,7 @@ def build_optimizer(model: nn.Module, name: str, lr: float, momentum: float, wei
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=momentum)
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr)
+        return torch.optim.AdamW(groups, lr=lr, fused=True) if fused else torch.optim.AdamW(groups, lr=lr)
     raise ParamsError(f"training.optimizer={name!r} is not valid; use lars, sgd or adamw")
 
 
