@@ -329,7 +329,7 @@ def _fallback_entries(root: Path, usable: list[CellFiles], found: StudyTable) ->
                      "grid": df["grid"].dropna().iloc[0] if df["grid"].notna().any() else None}
             break
     cells = sorted(usable, key=lambda c: (order.get(c.id, len(order)), c.id))
-    return [c.config["labels"] for c in cells], hints
+    return [{**c.config["labels"], "cell_id": c.id} for c in cells], hints
 
 
 def _from_table_files(found: StudyTable) -> StudyTable:
