@@ -153,10 +153,10 @@ def _csv_bytes(df: pd.DataFrame) -> bytes:
 def write_tables(root: Path, df: pd.DataFrame) -> pd.DataFrame:
     """Write the derived ``results.csv`` and ``results.parquet`` (atomically, both from the same table)."""
     df = schema.conform(df)
-    atomic_write_bytes(Path(root) / "results.csv", _csv_bytes(df))
+    atomic_write_bytes(Path(root) / "results.csv", _csv_bytes(df), durable=False)  # derived: rebuilt if lost
     pq = io.BytesIO()
     df.to_parquet(pq, index=False)
-    atomic_write_bytes(Path(root) / "results.parquet", pq.getvalue())
+    atomic_write_bytes(Path(root) / "results.parquet", pq.getvalue(), durable=False)
     return df
 
 

@@ -37,7 +37,7 @@ def cache_root() -> Path:
 
 def cache_key(payload: Any) -> str:
     """A short stable hash of a JSON-able payload (params plus a code version)."""
-    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    blob = json.dumps(payload, sort_keys=True, default=str).encode("utf-8", "surrogateescape")  # non-UTF-8 paths
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

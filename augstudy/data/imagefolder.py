@@ -49,16 +49,29 @@ def _images_under(folder: str, stamps: list) -> list[str]:
     """Sorted image paths below ``folder`` (recursive, hidden entries skipped); appends (path, size, mtime)."""
     found = []
     stack = [folder]
+    seen = {os.path.realpath(folder)}  # a symlink back to a folder already listed is a loop
     while stack:
         with os.scandir(stack.pop()) as it:
             for e in it:
                 if e.name.startswith("."):
                     continue
-                if e.is_dir():
-                    stack.append(e.path)
-                elif os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS and e.is_file():
-                    st = e.stat()
-                    found.append((e.path, st.st_size, st.st_mtime_ns))
+                try:
+                    is_dir = e.is_dir()
+                    if is_dir:
+                        real = os.path.realpath(e.path)
+                        if e.is_symlink() and (real in seen or folder.startswith(real + os.sep)):
+                            raise PathError(f"image folder: {e.path!r} is a symlink loop (it points back to {real!r}); "
+                                            "remove the link or make it point outside the folder")
+                        seen.add(real)
+                        stack.append(e.path)
+                    elif os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS and e.is_file():
+                        st = e.stat()
+                        found.append((e.path, st.st_size, st.st_mtime_ns))
+                except PathError:
+                    raise
+                except OSError as err:
+                    raise PathError(f"image folder: {e.path!r} cannot be read ({err.strerror or err}; a symlink loop or "
+                                    "a broken link?)") from None
     found.sort()
     stamps += found
     return [f[0] for f in found]
@@ -123,7 +136,7 @@ def scan(root: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0) -> 
 def _stamp(root: Path, stamps: list) -> str:
     skip = len(str(root))  # paths relative to root: a moved folder keeps its cache
     text = "\n".join(f"{p[skip:]}\t{size}\t{mtime}" for p, size, mtime in stamps)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]  # non-UTF-8 names are fine
 
 
 def _flatten(by_class: dict[str, list[str]], classes: list[str]) -> tuple[list[str], np.ndarray]:

@@ -11,6 +11,7 @@ while cells stream in, and at the end of the run.
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -43,6 +44,7 @@ class StudyStore:
         self._dirty = False
         self._last_write = 0.0
         self._write_cost = 0.0
+        self._unsynced: list[Path] = []  # cell files written since the last group fsync
 
     @property
     def cells_dir(self) -> Path:
@@ -85,18 +87,26 @@ class StudyStore:
     def write_cell(self, cell: Cell, outcome: dict) -> None:
         """Write a finished cell: config, curve, log, then metrics.json (done) or failed.json (failed).
 
+        Each file is atomic (a killed run never leaves half a file). While a table is open the fsync
+        is grouped (one per table write, at most about once a second, and at the end of the run: a
+        group commit, as databases do) instead of one per cell, which on a busy disk costs ~10 ms; a
+        power cut can then lose the last second of finished cells, whose truncated files are named
+        as damaged and recomputed, never read as results.
+
         While a table is open (:meth:`rebuild_table`), the cell's rows are updated in place and the
         table files rewritten when due (:meth:`write_table` writes them now).
         """
         d = self.cell_dir(cell.id)
         atomic_write_json(d / "config.json", {**cell.config.canonical(), "cell_id": cell.id, "labels": cell.labels(),
-                                              "id_basis": cell.config.id_basis()})
-        atomic_write_text(d / "log.txt", outcome.get("log") or "")
+                                              "id_basis": cell.config.id_basis()}, durable=False)
+        atomic_write_text(d / "log.txt", outcome.get("log") or "", durable=False)
         metrics = outcome.get("metrics")
         if metrics is None:  # the cell raised
             record = {"cell_id": cell.id, "status": "failed", "error": outcome.get("error"),
                       "traceback": outcome.get("traceback"), "device": outcome.get("device")}
-            atomic_write_json(d / "failed.json", record)
+            atomic_write_json(d / "failed.json", record, durable=self._rows is None)
+            if self._rows is not None:
+                self._unsynced.append(d / "failed.json")
             (d / "metrics.json").unlink(missing_ok=True)  # --force: a failure replaces an old result
         else:
             record = metrics
@@ -106,13 +116,15 @@ class StudyStore:
                 curve = "epoch,loss,lr\n" + "".join(f"{i + 1},{v!r},{r!r}\n" for i, (v, r) in enumerate(zip(losses, lrs)))
             else:
                 curve = "epoch,loss\n" + "".join(f"{i + 1},{v!r}\n" for i, v in enumerate(losses))
-            atomic_write_text(d / "curve.csv", curve)
+            atomic_write_text(d / "curve.csv", curve, durable=False)
             (d / "failed.json").unlink(missing_ok=True)
             if outcome.get("predictions"):  # per-example records, before metrics.json (the last file a cell writes)
                 records.write_cell(d, outcome["predictions"])
             else:
                 (d / records.FILE).unlink(missing_ok=True)  # --force without records: no stale ones beside new metrics
-            atomic_write_json(d / "metrics.json", metrics)
+            atomic_write_json(d / "metrics.json", metrics, durable=self._rows is None)
+            if self._rows is not None:
+                self._unsynced.append(d / "metrics.json")
         if self._rows is not None:
             for i in self._slots.get(cell.id, []):
                 self._rows[i] = rt.make_row(self._labels[i], record, self.study, self.grid)
@@ -153,10 +165,21 @@ class StudyStore:
     def write_table(self) -> pd.DataFrame:
         """Write the open table's results.csv and results.parquet now; return it."""
         t0 = time.monotonic()
+        self.sync()
         df = rt.write_tables(self.root, self.frame())
         self._last_write = time.monotonic()
         self._write_cost, self._dirty = self._last_write - t0, False
         return df
+
+    def sync(self) -> None:
+        """fsync the cell files written since the last call (the first fsync commits the journal for all)."""
+        for path in self._unsynced:
+            try:
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
+            except FileNotFoundError:  # replaced since (--force)
+                pass
+        self._unsynced.clear()
 
     def write_study(self, info: dict) -> None:
         if self._rows is not None:
