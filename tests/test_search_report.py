@@ -29,3 +29,6 @@ def test_plot_on_a_search_study_names_the_selected_policy_and_its_test_interval(
     snippet = yaml.safe_load((tmp_path / "toy" / "figures" / "selected_policy.yaml").read_text())
     assert snippet["grid"]["pipelines"]["selected"] == best["policy"].split(" | ")
     validate_spec({"name": "again", **snippet})  # ready to paste into a study file
+    page = (tmp_path / "toy" / "figures" / "report.html").read_text()  # the search's page: leaderboard, history
+    assert "report.html" in written and "Leaderboard" in page and best["pipeline"] in page
+    assert "optimisation history" in page and "<script src" not in page

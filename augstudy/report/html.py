@@ -294,12 +294,45 @@ def write_report(study: StudyResults, metric: str, summary: str, extra: str = ""
             + f"<pre id='cell'>click a cell of a figure above for its training curves and resolved config{no_cells}</pre>"
             + (f"<h2>{'Table 1 and the paper' if study.kind == 'sweep' else 'Against the paper'}</h2>{paper_html}{''.join(paper_parts)}" if paper_html or paper_parts else "")
             + f"<h2>Summary</h2><pre style='white-space:pre-wrap'>{html.escape(summary)}</pre>")
-    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
+    return write_text(study.path / "figures" / "report.html", _page(study.name, body, f"<script>{data}</script>", _GLUE))
+
+
+def _page(title: str, body: str, head_script: str = "", glue: str = "") -> str:
+    """A self-contained page: every script inline, a policy that forbids any network request."""
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
             f"<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
-            f"style-src 'unsafe-inline'; img-src data:; font-src data:\"><title>{html.escape(study.name)}</title>"
+            f"style-src 'unsafe-inline'; img-src data:; font-src data:\"><title>{html.escape(title)}</title>"
             f"<style>body{{font-family:sans-serif;max-width:1100px;margin:1em auto}}pre{{background:#f6f6f6;padding:.5em;white-space:pre-wrap}}table.t1 td,table.t1 th{{padding:2px 8px;text-align:right}}</style>"
-            f"</head><body><script>{data}</script>{body}{_GLUE}</body></html>")
-    return write_text(study.path / "figures" / "report.html", page)
+            f"</head><body>{head_script}{body}{glue}</body></html>")
+
+
+def write_search_report(study: StudyResults, board: pd.DataFrame, hist: pd.DataFrame, objective: str,
+                        importances: dict, snippet: str, summary: str) -> Path:
+    """``report.html`` of a search study: the leaderboard, the optimisation history (hover: trial and
+    policy), Optuna's parameter importances, the selected policy as YAML and the summary."""
+    figs = []
+    if len(hist):
+        fig = go.Figure()
+        fig.add_trace(go.Scatter(x=hist["epochs_spent"], y=hist[objective], mode="markers", name="trial",
+                                 text=[f"trial {t}: {p}" for t, p in zip(hist["trial"], hist["policy"])],
+                                 hovertemplate="%{text}<br>%{y:.1f} after %{x} epochs<extra></extra>", opacity=0.6))
+        fig.add_trace(go.Scatter(x=hist["epochs_spent"], y=hist["best_so_far"], mode="lines", line_shape="hv",
+                                 name="best so far"))
+        fig.update_layout(title=f"{study.name}: optimisation history", xaxis_title="training epochs spent",
+                          yaxis_title=f"{objective}, validation split", height=420)
+        figs.append(fig)
+    if importances:
+        names = list(importances)[::-1]
+        fig = go.Figure(go.Bar(x=[importances[n] for n in names], y=names, orientation="h"))
+        fig.update_layout(title="parameter importances (Optuna)", height=160 + 30 * len(names))
+        figs.append(fig)
+    parts = [pio.to_html(f, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+             for i, f in enumerate(figs)]
+    table = board.drop(columns=["policy"], errors="ignore").head(20).round(2).to_html(index=False, border=0, classes="t1", na_rep="-") if len(board) else ""
+    body = (f"<h1>{html.escape(study.name)}</h1><h2>Leaderboard</h2>{table}" + "".join(parts)
+            + (f"<h2>The selected policy as a study file snippet</h2><pre>{html.escape(snippet)}</pre>" if snippet else "")
+            + f"<h2>Summary</h2><pre style='white-space:pre-wrap'>{html.escape(summary)}</pre>")
+    return write_text(study.path / "figures" / "report.html", _page(study.name, body))
 
 
 def write_index(results_dir: Path, rows: list[dict]) -> Path:

@@ -111,6 +111,7 @@ def plot_search(study: StudyResults, metric: str) -> list[Path]:
     label = METRIC_LABELS.get(objective, objective)
 
     board = leaderboard(table, objective, metric)
+    snippet = ""
     sfx = metric
     if not board.empty:
         written.append(write_text(out / f"leaderboard_{sfx}.csv", board.round(3).to_csv(index=False, lineterminator="\n")))
@@ -171,4 +172,8 @@ def plot_search(study: StudyResults, metric: str) -> list[Path]:
     summary = render(study, metric, sections, [], n_cells)
     name = "summary.md" if metric == "linear_top1" else f"summary_{metric}.md"
     written.append(write_text(out / name, summary))
+    if metric == "linear_top1":
+        from .html import write_search_report
+
+        written.append(write_search_report(study, board, hist, objective, imp, snippet, summary))
     return written
