@@ -11,9 +11,8 @@ from typing import Optional
 import torch
 from pydantic import Field
 
-from ..heads import mlp
 from ..method import MethodParams, method
-from .base import TwoViewMethod
+from .base import PairLossMethod
 
 
 def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambda_param: float = 5e-3) -> torch.Tensor:
@@ -38,18 +37,10 @@ class BarlowTwinsParams(MethodParams):
 
 
 @method("barlow_twins")
-class BarlowTwins(TwoViewMethod):
+class BarlowTwins(PairLossMethod):
     """Encoder f, projector g (probed as g(h)); both views in one pass."""
 
     Params = BarlowTwinsParams
 
-    def __init__(self, encoder, config, num_classes) -> None:
-        super().__init__(encoder, config, num_classes)
-        d = encoder.out_dim
-        width = self.params.dim or 4 * d
-        self.projector = mlp([d, width, width, width])
-
-    def forward(self, views: torch.Tensor) -> torch.Tensor:
-        z = self.projector(self.encoder(views))
-        n = z.shape[0] // 2
-        return barlow_twins_loss(z[:n], z[n:], self.params.lambda_param)
+    def loss(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        return barlow_twins_loss(z1, z2, self.params.lambda_param)

@@ -16,6 +16,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from ..heads import mlp
 from ..method import Method, MethodParams
 from ..views import make_views
 
@@ -26,6 +27,25 @@ class TwoViewMethod(Method):
     def make_inputs(self, x, y, pipeline_op, base_crop_op, generator):
         v1, v2 = make_views(x, pipeline_op, base_crop_op, self.config.protocol.name, generator)
         return (torch.cat([v1, v2]),)
+
+
+class PairLossMethod(TwoViewMethod):
+    """Encoder f and a 3-layer projector g (width ``params.dim``, default 4 x dim h; probed as g(h)); both
+    views in one pass, the loss a function of the two views' projections (:meth:`loss`): VICReg, Barlow Twins."""
+
+    def __init__(self, encoder, config, num_classes) -> None:
+        super().__init__(encoder, config, num_classes)
+        d = encoder.out_dim
+        width = self.params.dim or 4 * d
+        self.projector = mlp([d, width, width, width])
+
+    def loss(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, views: torch.Tensor) -> torch.Tensor:
+        z = self.projector(self.encoder(views))
+        n = z.shape[0] // 2
+        return self.loss(z[:n], z[n:])
 
 
 def cosine_momentum(step: int, total_steps: int, base: float, final: float = 1.0) -> float:

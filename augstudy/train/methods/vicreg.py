@@ -13,9 +13,8 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from ..heads import mlp
 from ..method import MethodParams, method
-from .base import TwoViewMethod
+from .base import PairLossMethod
 
 
 def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, sim: float = 25.0, var: float = 25.0, cov: float = 1.0,
@@ -47,19 +46,11 @@ class VICRegParams(MethodParams):
 
 
 @method("vicreg")
-class VICReg(TwoViewMethod):
+class VICReg(PairLossMethod):
     """Encoder f, expander g (probed as g(h)); both views in one pass."""
 
     Params = VICRegParams
 
-    def __init__(self, encoder, config, num_classes) -> None:
-        super().__init__(encoder, config, num_classes)
-        d = encoder.out_dim
-        width = self.params.dim or 4 * d
-        self.projector = mlp([d, width, width, width])
-
-    def forward(self, views: torch.Tensor) -> torch.Tensor:
-        z = self.projector(self.encoder(views))
-        n = z.shape[0] // 2
+    def loss(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
         p = self.params
-        return vicreg_loss(z[:n], z[n:], p.sim_weight, p.var_weight, p.cov_weight)
+        return vicreg_loss(z1, z2, p.sim_weight, p.var_weight, p.cov_weight)
