@@ -30,7 +30,7 @@ done
 case "$DEVICE" in cpu|cuda) ;; *) echo "gpu_check.sh: --device '$DEVICE' is not valid; use cpu or cuda"; exit 2 ;; esac
 [[ "$DEVICE" == cpu ]] && QUICK=1
 LIMIT_SCALE=${LIMIT_SCALE:-1}
-[[ "$DEVICE" == cpu ]] && LIMIT_SCALE=${LIMIT_SCALE_CPU:-4}  # a shared 2-core machine is far slower than the GPU host
+[[ "$DEVICE" == cpu ]] && LIMIT_SCALE=${LIMIT_SCALE_CPU:-8}  # a shared 2-core machine is far slower than the GPU host
 PY=${PYTHON:-python3}
 LOG=${OUT:+$OUT/}gpu_check.log
 mkdir -p "$(dirname "$LOG")"
@@ -46,7 +46,7 @@ step() {  # step NAME SECONDS command... (the limit is for the GPU; the CPU dry 
   local name=$1 limit=$(( $2 * LIMIT_SCALE )); shift 2
   echo; echo "=== [$name] $* (limit ${limit} s)"
   local t0=$(date +%s.%N)
-  timeout --kill-after=10 "$limit" "$@"
+  timeout --kill-after=5 "$limit" "$@"
   local rc=$?
   local dt=$(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $t0}")
   local status=ok
@@ -61,25 +61,26 @@ if [[ -n $QUICK ]]; then  # the dry run: every step, small sizes
   SYNC=(--batch 64); QUICK_SET="n_train=128 n_test=64 epochs=1 batch_size=64"
 else
   AUG=(--rounds 3); EPOCH=(--images 50000 --batch-size 512); DET=(--images 4096 --epochs 2 --batch-size 512 --encoder resnet18)
-  SYNC=(--batch 512); QUICK_SET=""
+  SYNC=(--batch 512); QUICK_SET="epochs=4"  # 6 cells x 4 epochs of 1,024 images: inside the 45 s / 35 s limits
 fi
 
-echo "gpu_check: device=$DEVICE quick=${QUICK:-0} python=$PY log=$LOG started $(date -u +%FT%TZ)"
-step "environment" 60 bash -c "\"$PY\" -c 'import sys, torch; print(sys.version.split()[0], \"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"available\", torch.cuda.is_available(), torch.cuda.get_device_name() if torch.cuda.is_available() else \"\")'; command -v nvidia-smi >/dev/null && nvidia-smi -L || true"
+LIMITS=$(grep -oE '^ *step "[^"]+" [0-9]+' "$ROOT/benchmarks/gpu_check.sh" | awk -v k="$LIMIT_SCALE" '{s += $NF * k} END {print s}')
+echo "gpu_check: device=$DEVICE quick=${QUICK:-0} python=$PY log=$LOG started $(date -u +%FT%TZ); step limits sum to ${LIMITS} s"
+step "environment" 15 bash -c "\"$PY\" -c 'import sys, torch; print(sys.version.split()[0], \"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"available\", torch.cuda.is_available(), torch.cuda.get_device_name() if torch.cuda.is_available() else \"\")'; command -v nvidia-smi >/dev/null && nvidia-smi -L || true"
 if [[ "$DEVICE" == cuda ]]; then
-  step "cuda present" 30 "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device visible')"
+  step "cuda present" 10 "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device visible')"
 fi
-step "wheels (.whl -> .whl/site)" 120 "$PY" benchmarks/install_wheels.py --wheels "$ROOT/.whl"
-step "import augstudy" 120 "$PY" -c "import augstudy, augstudy.ops, augstudy.train, augstudy.study.runner, augstudy.cli, augstudy.report; print('augstudy from', augstudy.__file__)"
-step "pytest collection (all tests)" 180 bash -o pipefail -c "\"$PY\" -m pytest --collect-only -q -p no:cacheprovider tests | tail -3"
-step "pytest: the cuda-marked tests" 300 "$PY" -m pytest -q -p no:cacheprovider -rs -m cuda tests
-step "pytest: sync-free, optimiser, compile, cell ids" 300 "$PY" -m pytest -q -p no:cacheprovider -rs \
+step "wheels (.whl -> .whl/site)" 15 "$PY" benchmarks/install_wheels.py --wheels "$ROOT/.whl"
+step "import augstudy" 25 "$PY" -c "import augstudy, augstudy.ops, augstudy.train, augstudy.study.runner, augstudy.cli, augstudy.report; print('augstudy from', augstudy.__file__)"
+step "pytest collection (all tests)" 25 bash -o pipefail -c "\"$PY\" -m pytest --collect-only -q -p no:cacheprovider tests | tail -3"
+step "pytest: the cuda-marked tests" 25 "$PY" -m pytest -q -p no:cacheprovider -rs -m cuda tests
+step "pytest: sync-free, optimiser, compile, cell ids" 30 "$PY" -m pytest -q -p no:cacheprovider -rs \
   tests/test_sync_free.py tests/test_train_optim.py tests/test_train_compile.py tests/test_cell_device_id.py
-step "augmentation throughput, 32 + 224 px" 240 "$PY" benchmarks/aug_throughput.py --devices "$DEVICE" --sizes 32 224 "${AUG[@]}"
-step "ResNet-18 SimCLR epoch, LARS, eager" 240 "$PY" benchmarks/train_throughput.py --gpu-epoch --device "$DEVICE" --optimizer lars "${EPOCH[@]}"
-step "ResNet-18 SimCLR epoch, LARS, compile" 300 "$PY" benchmarks/train_throughput.py --gpu-epoch --device "$DEVICE" --optimizer lars --compile "${EPOCH[@]}"
-step "sync count" 180 "$PY" benchmarks/sync_check.py --device "$DEVICE" "${SYNC[@]}"
-step "two identical cells, deterministic" 300 "$PY" benchmarks/determinism_check.py --device "$DEVICE" "${DET[@]}"
+step "augmentation throughput, 32 + 224 px" 30 "$PY" benchmarks/aug_throughput.py --devices "$DEVICE" --sizes 32 224 "${AUG[@]}"
+step "ResNet-18 SimCLR epoch, LARS, eager" 30 "$PY" benchmarks/train_throughput.py --gpu-epoch --device "$DEVICE" --optimizer lars "${EPOCH[@]}"
+step "ResNet-18 SimCLR epoch, LARS, compile" 75 "$PY" benchmarks/train_throughput.py --gpu-epoch --device "$DEVICE" --optimizer lars --compile "${EPOCH[@]}"
+step "sync count" 20 "$PY" benchmarks/sync_check.py --device "$DEVICE" "${SYNC[@]}"
+step "two identical cells, deterministic" 35 "$PY" benchmarks/determinism_check.py --device "$DEVICE" "${DET[@]}"
 
 # studies/quick.yaml on this device, with 1 and then 2 workers (2 cells at once on one GPU): the same numbers
 SPEC="$WORK/quick_$DEVICE.yaml"
@@ -94,14 +95,16 @@ for kv in sets:
     (spec["dataset"]["params"] if k.startswith("n_") else spec["training"])[k] = int(v)
 yaml.safe_dump(spec, open(out, "w"), sort_keys=False)
 PYEOF
-step "studies/quick.yaml, 1 worker" 420 "$PY" -m augstudy.cli run "$SPEC" --out "$WORK/q1" --workers 1
-step "studies/quick.yaml, 2 workers" 420 "$PY" -m augstudy.cli run "$SPEC" --out "$WORK/q2" --workers 2
-step "quick.yaml: 1 and 2 workers agree" 60 "$PY" - "$WORK/q1/quick_$DEVICE/results.csv" "$WORK/q2/quick_$DEVICE/results.csv" <<'PYEOF'
+step "studies/quick.yaml, 1 worker" 45 "$PY" -m augstudy.cli run "$SPEC" --out "$WORK/q1" --workers 1
+step "studies/quick.yaml, 2 workers" 35 "$PY" -m augstudy.cli run "$SPEC" --out "$WORK/q2" --workers 2
+step "quick.yaml: 1 and 2 workers agree" 10 "$PY" - "$WORK/q1/quick_$DEVICE/results.csv" "$WORK/q2/quick_$DEVICE/results.csv" <<'PYEOF'
 import sys
 import pandas as pd
 a, b = (pd.read_csv(p).sort_values("cell_id").reset_index(drop=True) for p in sys.argv[1:])
 cols = ["cell_id", "linear_top1", "knn_top1", "final_loss", "status"]
 print(a[cols + ["train_seconds", "device"]].to_string())
+if a.empty or len(a) != len(b) or not (a["status"] == "done").all() or not (b["status"] == "done").all():
+    sys.exit(f"1 vs 2 workers: not comparable: {len(a)} and {len(b)} rows, statuses {sorted(set(a.status) | set(b.status))}")
 same = a[cols].equals(b[cols])
 print("1 vs 2 workers:", "the same numbers" if same else "DIFFERENT numbers")
 if not same:
