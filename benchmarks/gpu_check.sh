@@ -36,7 +36,7 @@ LOG=${OUT:+$OUT/}gpu_check.log
 mkdir -p "$(dirname "$LOG")"
 exec > >(tee "$LOG") 2>&1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu_check.XXXXXX")
-export PYTHONPATH="$ROOT:$ROOT/.whl/site${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$ROOT:$WORK/site${PYTHONPATH:+:$PYTHONPATH}"  # the wheels unpack afresh into $WORK/site each run
 export PYTHONUNBUFFERED=1 AUGSTUDY_CACHE="$WORK/cache" MPLBACKEND=Agg
 START=$(date +%s)
 declare -a SUMMARY=()
@@ -52,16 +52,17 @@ step() {  # step NAME SECONDS command... (the limit is for the GPU; the CPU dry 
   local status=ok
   if [[ $rc -eq 124 || $rc -eq 137 ]]; then status="TIMEOUT"; FAILED=1
   elif [[ $rc -ne 0 ]]; then status="FAILED (exit $rc)"; FAILED=1; fi
-  echo "=== [$name] $status in ${dt} s"
-  SUMMARY+=("| $name | $status | $dt |")
+  local load; load=$(cut -d' ' -f1-3 /proc/loadavg)
+  echo "=== [$name] $status in ${dt} s (limit ${limit} s; load average $load)"
+  SUMMARY+=("| $name | $status | $dt | $limit | $load |")
 }
 
 if [[ -n $QUICK ]]; then  # the dry run: every step, small sizes
   AUG=(--rounds 1 --scale 0.05); EPOCH=(--images 64 --batch-size 32); DET=(--images 256 --epochs 1 --batch-size 64 --encoder resnet-tiny)
-  SYNC=(--batch 64); QUICK_SET="n_train=128 n_test=64 epochs=1 batch_size=64"
+  SYNC=(--batch 64); QUICK_SET="n_train=128 n_test=64 epochs=1 batch_size=64 threads=1"
 else
   AUG=(--rounds 3); EPOCH=(--images 50000 --batch-size 512); DET=(--images 4096 --epochs 2 --batch-size 512 --encoder resnet18)
-  SYNC=(--batch 512); QUICK_SET="epochs=4"  # 6 cells x 4 epochs of 1,024 images: inside the 45 s / 35 s limits
+  SYNC=(--batch 512); QUICK_SET="epochs=4 threads=4"  # 9 cells x 4 epochs of 1,024 images: inside the 45 s / 35 s limits
 fi
 
 LIMITS=$(grep -oE '^ *step "[^"]+" [0-9]+' "$ROOT/benchmarks/gpu_check.sh" | awk -v k="$LIMIT_SCALE" '{s += $NF * k} END {print s}')
@@ -70,7 +71,7 @@ step "environment" 15 bash -c "\"$PY\" -c 'import sys, torch; print(sys.version.
 if [[ "$DEVICE" == cuda ]]; then
   step "cuda present" 10 "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device visible')"
 fi
-step "wheels (.whl -> .whl/site)" 15 "$PY" benchmarks/install_wheels.py --wheels "$ROOT/.whl"
+step "wheels (.whl -> a fresh site)" 15 "$PY" benchmarks/install_wheels.py --wheels "$ROOT/.whl" --site "$WORK/site"
 step "import augstudy" 25 "$PY" -c "import augstudy, augstudy.ops, augstudy.train, augstudy.study.runner, augstudy.cli, augstudy.report; print('augstudy from', augstudy.__file__)"
 step "pytest collection (all tests)" 25 bash -o pipefail -c "\"$PY\" -m pytest --collect-only -q -p no:cacheprovider tests | tail -3"
 step "pytest: the cuda-marked tests" 25 "$PY" -m pytest -q -p no:cacheprovider -rs -m cuda tests
@@ -82,7 +83,9 @@ step "ResNet-18 SimCLR epoch, LARS, compile" 75 "$PY" benchmarks/train_throughpu
 step "sync count" 20 "$PY" benchmarks/sync_check.py --device "$DEVICE" "${SYNC[@]}"
 step "two identical cells, deterministic" 35 "$PY" benchmarks/determinism_check.py --device "$DEVICE" "${DET[@]}"
 
-# studies/quick.yaml on this device, with 1 and then 2 workers (2 cells at once on one GPU): the same numbers
+# studies/quick.yaml on this device, with 1 and then 2 workers (2 cells at once on one GPU): the same numbers.
+# training.threads is fixed, so both runs use the same CPU threads a cell (1 worker would otherwise get all the
+# cores, 2 workers half each: CPU reductions then add up in another order and the numbers differ in the last bits)
 SPEC="$WORK/quick_$DEVICE.yaml"
 "$PY" - "$SPEC" "$DEVICE" $QUICK_SET <<'PYEOF'
 import sys, yaml
@@ -113,7 +116,7 @@ sys.exit(0 if same else 1)
 PYEOF
 
 echo; echo "=== gpu_check summary: device=$DEVICE quick=${QUICK:-0}, $(( $(date +%s) - START )) s in all"
-echo "| step | status | seconds |"; echo "|---|---|---:|"
+echo "| step | status | seconds | limit (s) | load average after (1, 5, 15 min) |"; echo "|---|---|---:|---:|---|"
 printf '%s\n' "${SUMMARY[@]}"
 rm -rf "$WORK"
 [[ $FAILED -eq 0 ]] && echo "gpu_check: all steps passed" || echo "gpu_check: some steps FAILED"
