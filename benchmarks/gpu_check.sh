@@ -4,6 +4,8 @@
 #   bash benchmarks/gpu_check.sh                 # --device cuda, full sizes
 #   bash benchmarks/gpu_check.sh --device cpu    # the same steps on the CPU, sizes reduced (--quick implied)
 #   PYTHON=/path/to/python3.12 OUT=/some/dir bash benchmarks/gpu_check.sh ...
+#   device tool: carry [".whl"], timeout_s 540, command: set -o pipefail; OUT=$OUT bash benchmarks/gpu_check.sh
+#   (the CUDA step limits sum to 425 s, printed at the start; the CPU dry run gets 8x: LIMIT_SCALE_CPU)
 #
 # Runs with the machine's own Python (no registry there): first unpacks from the git-ignored .whl/ the wheels
 # of what it lacks (benchmarks/fetch_wheels.sh fetched them here), then, each step timed and bounded:
@@ -23,7 +25,7 @@ while [[ $# -gt 0 ]]; do
     --device) DEVICE=${2:?--device needs cpu or cuda}; shift 2 ;;
     --device=*) DEVICE=${1#--device=}; shift ;;
     --quick) QUICK=1; shift ;;
-    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument '$1' (use --device cpu|cuda, --quick)"; exit 2 ;;
   esac
 done
