@@ -25,7 +25,7 @@ while [[ $# -gt 0 ]]; do
     --device) DEVICE=${2:?--device needs cpu or cuda}; shift 2 ;;
     --device=*) DEVICE=${1#--device=}; shift ;;
     --quick) QUICK=1; shift ;;
-    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument '$1' (use --device cpu|cuda, --quick)"; exit 2 ;;
   esac
 done
