@@ -64,3 +64,24 @@ def search_spec(**grid):
     g.update(grid)
     return {"name": "toy", "seeds": [0], "training": {"epochs": 2}, "grid": g,
             "executor": {"kind": "local", "workers": 1}}
+
+
+def first_waits_cell(config, stop_at_epoch=None, resume=None):
+    """The toy trainer, but the first cell to start (in any worker) waits until 2 other cells are done in the
+    results folder ``AUGSTUDY_TOY_ROOT`` (at most a minute): only a runner that asks a new trial as soon as
+    one finishes gets there while it waits (in waves of 2 nobody would start a third). It records whether
+    it saw them (``waited_for_others``)."""
+    root = Path(os.environ["AUGSTUDY_TOY_ROOT"])
+    try:
+        fd = os.open(root / "first.flag", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        os.close(fd)
+        first = True
+    except FileExistsError:
+        first = False
+    out = toy_cell(config, stop_at_epoch, resume)
+    if first:
+        end = time.time() + 60
+        while len(list(root.glob("toy/cells/*/metrics.json"))) < 2 and time.time() < end:
+            time.sleep(0.02)
+        out["versions"] = {"waited_for_others": str(len(list(root.glob("toy/cells/*/metrics.json"))) >= 2)}
+    return out
