@@ -87,7 +87,8 @@ def measure_space(name: str, raw: dict, args) -> dict:
             continue
         key = json.dumps(list(c.config.pipeline))
         if key not in cache:
-            dataset = dataset or load(grid.dataset.name, **grid.dataset.params)
+            if dataset is None:
+                dataset = load(grid.dataset.name, **grid.dataset.params)
             r = run_cell(c.config.model_copy(update={"validation": ValidationSplit()}), dataset=dataset).to_dict()
             cache[key] = r
             print(f"validation {c.pipeline:<22} {args.metric} {r[args.metric]}", flush=True)
