@@ -40,7 +40,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("knn_top1", "float", "weighted kNN top-1 on h, percent"),
     Column("linear_top1_z", "float", "linear probe top-1 on z = g(h), percent (when asked)"),
     Column("knn_top1_z", "float", "kNN top-1 on z = g(h), percent (when asked)"),
-    Column("status", "text", "done | failed | diverged"),
+    Column("status", "text", "done | failed | diverged | pruned (a search trial its pruner stopped early; its metrics "
+                             "are those at the epoch it reached, ``epochs``)"),
     Column("error", "text", "the error of a failed or diverged cell"),
     Column("train_seconds", "float", "training wall time"),
     Column("images_per_second", "float", "training throughput"),
@@ -51,7 +52,7 @@ COLUMNS: tuple[Column, ...] = (
 #: Metrics a report can show (percent top-1).
 METRICS: tuple[str, ...] = ("linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z")
 #: Statuses of a cell that has a kept result.
-FINISHED: tuple[str, ...] = ("done", "diverged")
+FINISHED: tuple[str, ...] = ("done", "diverged", "pruned")
 #: Separator of operator specs in the ``policy`` column.
 POLICY_SEPARATOR = " | "
 #: Separator of the two views' pipelines in the ``policy`` column (per-view pipelines only).

@@ -27,6 +27,9 @@ def spec_with(**grid):
     ({"budget": {}}, ["grid.budget", "at least one of cells, epochs, hours"]),
     ({"budget": {"epochs": 1}}, ["grid.budget.epochs 1 is less than one cell's training.epochs (2)"]),
     ({"objective": "accuracy"}, ["unknown objective 'accuracy'", "knn_top1"]),
+    ({"pruner": "halvng"}, ["grid.pruner", "unknown pruner 'halvng'", "did you mean 'halving'", "hyperband"]),
+    ({"pruner": {"kind": "halving", "min_epochs": 2}}, ["grid.pruner.min_epochs 2 is not less than training.epochs (2)"]),
+    ({"pruner": {"kind": "halving", "reduction_factor": 1}}, ["grid.pruner.reduction_factor", "greater than or equal to 2"]),
     ({"validation": 1.5}, ["grid.validation.fraction", "less than 1"]),
 ])
 def test_bad_search_input_is_one_line_naming_the_key(grid, words):

@@ -107,10 +107,19 @@ def test_an_epoch_budget_counts_training_epochs(tmp_path):
     assert val["cell_id"].nunique() == 3 and val["epochs"].sum() == 6  # 3 cells of 2 epochs fit in 7
 
 
-def test_two_workers_run_trials_in_parallel_batches(tmp_path):
+def test_two_workers_stream_trials_a_new_one_starts_as_soon_as_one_finishes(tmp_path, monkeypatch):
+    import json
+
+    from search_fixtures import first_waits_cell
+
+    monkeypatch.setenv("AUGSTUDY_TOY_ROOT", str(tmp_path))
     spec = search_spec(budget={"cells": 4}, top_k=1)
-    df = run_study(spec, out=tmp_path, workers=2, cell_fn=toy_cell, progress=False)
-    assert df.loc[df["split"] == "validation", "cell_id"].nunique() == 4
+    df = run_study(spec, out=tmp_path, workers=2, cell_fn=first_waits_cell, progress=False)
+    val = df[df["split"] == "validation"]
+    assert val["cell_id"].nunique() == 4
+    first = [json.loads((tmp_path / "toy" / "cells" / c / "metrics.json").read_text())["versions"] for c in val["cell_id"]]
+    # the first trial ran while two others were asked, trained and told: not waves of two
+    assert {"waited_for_others": "True"} in first
 
 
 def test_search_on_a_dask_local_cluster(tmp_path):

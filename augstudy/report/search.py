@@ -33,15 +33,19 @@ def _pct(x: Any) -> str:
 
 def leaderboard(table: pd.DataFrame, objective: str, metric: str) -> pd.DataFrame:
     """One row per policy tried, best validation score first: validation score, test mean and interval
-    (only the retrained top policies have one), epochs spent on it."""
+    (only the retrained top policies have one), epochs spent on it; then the trials a pruner stopped
+    (``status`` "pruned at epoch N", their score measured there), latest rung first."""
     done = table[table["status"] == "done"]
-    val = done[done["split"] == "validation"]
+    val = table[(table["split"] == "validation") & table["status"].isin(["done", "pruned"])]
     test = done[done["split"] == "test"]
     rows = []
     for policy, g in val.groupby("policy", sort=False):
         t = test[test["policy"] == policy]
         iv = interval(t[metric].to_numpy()) if len(t) else None
+        pruned = (g["status"] == "pruned").all()
+        reached = int(pd.to_numeric(g["epochs"]).max()) if pruned and g["epochs"].notna().any() else None
         rows.append({"policy": policy, "pipeline": g["pipeline"].iloc[0], "first_trial": int(g["trial"].min()),
+                     "status": f"pruned at epoch {reached}" if pruned else "done", "_rung": reached or 0,
                      f"validation_{objective}": float(g[objective].max()),
                      f"test_{metric}": iv.mean if iv else math.nan, "test_lower": iv.lower if iv else math.nan,
                      "test_upper": iv.upper if iv else math.nan, "test_seeds": iv.n_seeds if iv else 0,
@@ -49,15 +53,20 @@ def leaderboard(table: pd.DataFrame, objective: str, metric: str) -> pd.DataFram
     board = pd.DataFrame(rows)
     if board.empty:
         return board
-    return board.sort_values([f"validation_{objective}", "first_trial"], ascending=[False, True]).reset_index(drop=True)
+    board["_pruned"] = board["status"] != "done"
+    board = board.sort_values(["_pruned", "_rung", f"validation_{objective}", "first_trial"],
+                              ascending=[True, False, False, True])
+    return board.drop(columns=["_pruned", "_rung"]).reset_index(drop=True)
 
 
 def history(table: pd.DataFrame, objective: str) -> pd.DataFrame:
-    """Best validation score so far against training epochs spent, in trial order."""
+    """Best validation score so far (of trials trained to the end; a pruned trial's early score is not
+    comparable) against training epochs spent (what was trained, pruned trials included), in trial order."""
     val = table[table["split"] == "validation"].copy()
     val = val.sort_values("trial", kind="stable")
     val["epochs_spent"] = pd.to_numeric(val["epochs"]).fillna(0).cumsum()
-    val["best_so_far"] = pd.to_numeric(val[objective]).cummax()
+    full = pd.to_numeric(val[objective]).where(val["status"] == "done")
+    val["best_so_far"] = full.cummax().ffill()
     return val[["trial", "policy", objective, "epochs_spent", "best_so_far"]].reset_index(drop=True)
 
 
@@ -118,8 +127,9 @@ def plot_search(study: StudyResults, metric: str) -> list[Path]:
         best = board.iloc[0]
         rows = [[i + 1, r["pipeline"], _pct(r[f"validation_{objective}"]),
                  f"{_pct(r[f'test_{metric}'])} [{_pct(r['test_lower'])}, {_pct(r['test_upper'])}] ({r['test_seeds']} seeds)"
-                 if r["test_seeds"] else "-", r["epochs"]] for i, r in board.head(20).iterrows()]
-        text = md_table(["rank", "policy", f"validation {objective}", f"test {metric} (95% interval)", "epochs"], rows)
+                 if r["test_seeds"] else "-", r["epochs"], r["status"]] for i, r in board.head(20).iterrows()]
+        text = md_table(["rank", "policy", f"validation {objective}", f"test {metric} (95% interval)", "epochs",
+                         "status"], rows)
         if best["test_seeds"]:
             selected = (f"**Selected policy: `{best['pipeline']}`** (best on the validation split, "
                         f"{objective} {_pct(best[f'validation_{objective}'])}%); retrained on the full training set "

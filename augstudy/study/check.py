@@ -124,7 +124,7 @@ def _inspect(root: Path, report: CheckReport, repair: bool, lock_why: str | None
         report.notes.append(f"{len(unverified)} cell(s) written before ids were recorded with their hash basis: "
                             "their ids are checked against their folders only")
     t = found.table
-    counts = ", ".join(f"{int((t['status'] == k).sum())} {k}" for k in ("done", "diverged", "failed")
+    counts = ", ".join(f"{int((t['status'] == k).sum())} {k}" for k in ("done", "diverged", "pruned", "failed")
                        if len(t) and (t["status"] == k).any()) or "none finished"
     n_problems = len(report.problems)
     if not n_problems:

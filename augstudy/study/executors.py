@@ -1,8 +1,11 @@
 """Where cells run: in this process, in local joblib (loky) worker processes, or on a Dask cluster.
 
-Each executor takes tasks (a cell's config as a dict plus its id) and yields outcome dicts as cells
-finish, in completion order; the driver (``runner.py``) writes them into the store. A cell that
-raises becomes an outcome with ``metrics: None`` and its error; the grid goes on.
+Each executor is a pool (:class:`LocalPool`, :class:`DaskPool`): the driver (``runner.py``) submits
+tasks (a cell's config as a dict plus its id) one at a time and takes outcome dicts back as cells
+finish, in completion order, so a new cell can start as soon as any one finishes (a search asks its next
+trial then, not after a whole wave). A cell that raises becomes an outcome with ``metrics: None`` and
+its error; the grid goes on. A task may carry ``stop_at_epoch`` and ``resume`` (a checkpoint's bytes):
+the cell then trains that far and comes back ``paused`` with its ``checkpoint``.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
@@ -65,8 +69,12 @@ def _claim_gpu(lock_dir: str, gpus: list[int]) -> int:
 
 
 def run_task(config: dict, cell_id: str, cell_fn: Optional[CellFn] = None,
-             gpu_lock_dir: Optional[str] = None, gpus: Optional[list[int]] = None) -> dict:
-    """Run one cell; never raises (an exception becomes an outcome with its error and traceback)."""
+             gpu_lock_dir: Optional[str] = None, gpus: Optional[list[int]] = None,
+             stop_at_epoch: Optional[int] = None, resume: Optional[bytes] = None) -> dict:
+    """Run one cell; never raises (an exception becomes an outcome with its error and traceback).
+
+    ``stop_at_epoch`` / ``resume`` go to the trainer (a ``cell_fn`` gets them as keywords, only when set).
+    """
     from ..ops import load_plugins
     from ..train.config import CellConfig
 
@@ -81,18 +89,23 @@ def run_task(config: dict, cell_id: str, cell_fn: Optional[CellFn] = None,
         log.append(f"config {json.dumps(cfg.canonical(), sort_keys=True)}")
         if cfg.plugins:
             load_plugins(cfg.plugins)
+        segment = {k: v for k, v in (("stop_at_epoch", stop_at_epoch), ("resume", resume)) if v is not None}
+        if segment:
+            log.append(f"segment: up to epoch {stop_at_epoch or 'the last'}" + (", resumed" if resume else ""))
         with _cell_lock:
             if cell_fn is None:
-                result = _default_cell_fn()(cfg, dataset=_dataset_for(cfg),
+                result = _default_cell_fn()(cfg, dataset=_dataset_for(cfg), **segment,
                                             progress=lambda epoch, loss: log.append(f"epoch {epoch} loss {loss:.4f}"))
             else:
-                result = cell_fn(cfg)
+                result = cell_fn(cfg, **segment)
         metrics = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+        checkpoint = getattr(result, "checkpoint", None) if hasattr(result, "to_dict") else metrics.pop("checkpoint", None)
         log.append(f"status {metrics.get('status')} after {time.time() - started:.1f} s")
         if metrics.get("error"):
             log.append(f"error {metrics['error']}")
         return {"cell_id": cell_id, "metrics": metrics, "log": "\n".join(log) + "\n", "device": metrics.get("device"),
-                "predictions": getattr(result, "predictions", None)}  # per-example records (augstudy/records.py)
+                "predictions": getattr(result, "predictions", None),  # per-example records (augstudy/records.py)
+                "checkpoint": checkpoint}
     except Exception as e:  # noqa: BLE001 - recorded as a failed cell
         tb = traceback.format_exc()
         log += [f"failed after {time.time() - started:.1f} s", tb]
@@ -115,56 +128,86 @@ def failed_outcome(cell_id: str, error: BaseException) -> dict:
     return {"cell_id": cell_id, "metrics": None, "error": msg, "traceback": msg, "log": msg + "\n"}
 
 
-def run_local(tasks: list[dict], workers: int, gpus: Optional[list[int]] = None,
-              lock_dir: Optional[str] = None) -> Iterator[dict]:
-    """Run tasks here (one worker) or in ``workers`` loky processes; with several GPUs, one cell per GPU.
+class LocalPool:
+    """Cells here (``workers`` <= 1: one at a time, in this process) or in ``workers`` loky processes; with
+    several GPUs, one cell per GPU. ``submit`` queues a task, ``next`` returns the next outcome to finish.
 
     At most ``workers`` cells are handed out at a time, so when the driver stops (a signal, an error,
-    the generator closed) no further cell starts, and the workers' process trees are killed at once.
+    the pool closed with work left) no further cell starts, and the workers' process trees are killed at once.
     """
-    if gpus and len(gpus) > 1:
-        tasks = [{**t, "gpus": gpus, "gpu_lock_dir": lock_dir} for t in tasks]
-        workers = len(gpus)
-    elif gpus:
-        os.environ.setdefault("CUDA_VISIBLE_DEVICES", str(gpus[0]))
-    if workers <= 1 or len(tasks) <= 1:
-        for t in tasks:
-            yield run_task(**t)
-        return
-    from concurrent.futures import FIRST_COMPLETED, wait
 
-    from joblib.externals.loky import get_reusable_executor
+    def __init__(self, workers: int, gpus: Optional[list[int]] = None, lock_dir: Optional[str] = None) -> None:
+        self.extra: dict = {}
+        if gpus and len(gpus) > 1:
+            self.extra = {"gpus": gpus, "gpu_lock_dir": lock_dir}
+            workers = len(gpus)
+        elif gpus:
+            os.environ.setdefault("CUDA_VISIBLE_DEVICES", str(gpus[0]))
+        self.workers = max(1, workers)
+        self._queue: deque = deque()
+        self._running: dict = {}  # future -> cell id
+        self._executor = None
 
-    executor = get_reusable_executor(max_workers=min(workers, len(tasks)), timeout=300, initializer=_init_worker)
-    queue, running = list(reversed(tasks)), {}
+    def __len__(self) -> int:
+        """Tasks submitted and not yet returned by :meth:`next`."""
+        return len(self._queue) + len(self._running)
 
-    def submit() -> None:
-        if queue:
-            t = queue.pop()
-            running[executor.submit(run_task, **t)] = t["cell_id"]
+    def submit(self, task: dict) -> None:
+        self._queue.append({**task, **self.extra})
+        self._dispatch()
 
-    finished = False
-    try:
-        for _ in range(min(workers, len(tasks))):
-            submit()
-        while running:
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in done:
-                cell_id = running.pop(fut)
-                submit()  # before handing the outcome over: a worker does not wait for the store
-                try:
-                    outcome = fut.result()
-                except Exception as e:  # noqa: BLE001 - a worker killed (out of memory), an unpicklable result
-                    outcome = failed_outcome(cell_id, e)
-                yield outcome
-        finished = True
-    finally:
-        if not finished:  # interrupted, or the consumer stopped early: no cell may keep running
+    def _dispatch(self) -> None:
+        if self.workers <= 1:
+            return
+        if self._executor is None:
+            from joblib.externals.loky import get_reusable_executor
+
+            self._executor = get_reusable_executor(max_workers=self.workers, timeout=300, initializer=_init_worker)
+        while self._queue and len(self._running) < self.workers:
+            t = self._queue.popleft()
+            self._running[self._executor.submit(run_task, **t)] = t["cell_id"]
+
+    def next(self) -> dict:
+        """The outcome of the next cell to finish (blocks); a freed worker gets the next queued task first."""
+        if self.workers <= 1:
+            return run_task(**self._queue.popleft())
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        done, _ = wait(list(self._running), return_when=FIRST_COMPLETED)
+        fut = min(done, key=lambda f: list(self._running).index(f))  # of several done, the first submitted
+        cell_id = self._running.pop(fut)
+        self._dispatch()  # before handing the outcome over: a worker does not wait for the store
+        try:
+            return fut.result()
+        except Exception as e:  # noqa: BLE001 - a worker killed (out of memory), an unpicklable result
+            return failed_outcome(cell_id, e)
+
+    def close(self) -> None:
+        """Drop queued tasks; with cells still running (interrupted), kill the workers' process trees."""
+        self._queue.clear()
+        if self._running and self._executor is not None:
             from ..signals import kill_trees
 
-            pids = [p.pid for p in list(getattr(executor, "_processes", {}).values())]
-            executor.shutdown(wait=False, kill_workers=True)
+            pids = [p.pid for p in list(getattr(self._executor, "_processes", {}).values())]
+            self._executor.shutdown(wait=False, kill_workers=True)
             kill_trees(pids)
+        self._running.clear()
+
+
+def run_local(tasks: list[dict], workers: int, gpus: Optional[list[int]] = None,
+              lock_dir: Optional[str] = None) -> Iterator[dict]:
+    """Run ``tasks`` in a :class:`LocalPool` of ``workers`` (at most one a task); yield outcomes as they finish."""
+    yield from _drain(LocalPool(min(workers, len(tasks)), gpus=gpus, lock_dir=lock_dir), tasks)
+
+
+def _drain(pool, tasks: list[dict]) -> Iterator[dict]:
+    try:
+        for t in tasks:
+            pool.submit(t)
+        while len(pool):
+            yield pool.next()
+    finally:
+        pool.close()
 
 
 def _init_worker() -> None:
@@ -186,28 +229,50 @@ def _init_worker() -> None:
         pass
 
 
+class DaskPool:
+    """Cells on the Dask cluster at ``address``: ``submit`` sends a task, ``next`` returns the next to finish."""
+
+    def __init__(self, address: str) -> None:
+        from dask.distributed import Client, as_completed
+
+        try:
+            self.client = Client(address, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise AugstudyError(f"cannot reach the Dask scheduler at {address!r}: {e}") from None
+        self._run = uuid.uuid4().hex[:8]
+        self._futures: dict = {}  # future -> cell id
+        self._done = as_completed([], loop=self.client.loop)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return len(self._futures)
+
+    def submit(self, task: dict) -> None:
+        self._n += 1  # a cell resubmitted (its next segment) gets a key of its own
+        fut = self.client.submit(run_task, **task, pure=False, key=f"augstudy-cell-{task['cell_id']}-{self._run}-{self._n}")
+        self._futures[fut] = task["cell_id"]
+        self._done.add(fut)
+
+    def next(self) -> dict:
+        fut = next(self._done)
+        cell_id = self._futures.pop(fut)
+        try:
+            return fut.result()
+        except Exception as e:  # noqa: BLE001 - a lost worker, an unpicklable result
+            return failed_outcome(cell_id, e)
+
+    def close(self) -> None:
+        try:
+            if self._futures:
+                self.client.cancel(list(self._futures))
+            self._futures.clear()
+        finally:
+            self.client.close()
+
+
 def run_dask(tasks: list[dict], address: str) -> Iterator[dict]:
     """Submit each task to the Dask cluster at ``address``; yield outcomes as they complete."""
-    from dask.distributed import Client, as_completed
-
-    try:
-        client = Client(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError) as e:
-        raise AugstudyError(f"cannot reach the Dask scheduler at {address!r}: {e}") from None
-    run = uuid.uuid4().hex[:8]
-    try:
-        futures = {client.submit(run_task, **t, pure=False, key=f"augstudy-cell-{t['cell_id']}-{run}"): t["cell_id"]
-                   for t in tasks}
-        try:
-            for fut in as_completed(list(futures), loop=client.loop):
-                try:
-                    yield fut.result()
-                except Exception as e:  # noqa: BLE001 - a lost worker, an unpicklable result
-                    yield failed_outcome(futures[fut], e)
-        finally:
-            client.cancel(list(futures))
-    finally:
-        client.close()
+    yield from _drain(DaskPool(address), tasks)
 
 
 def visible_gpus() -> list[int]:

@@ -2,7 +2,9 @@
 
 :class:`GridRun` is the protocol the runner drives (locally and on Dask alike): ``ask(n)`` proposes
 up to ``n`` cells to run next, ``tell(cell, metrics)`` reports a finished one, ``cells()`` lists every
-cell known so far (the rows of the results table). A fixed grid (pairwise, sweep, list) proposes all of
+cell known so far (the rows of the results table). A cell asked with ``stop_at`` (a pruner's rung)
+comes back paused at that epoch through ``report``, which says how it goes on: the cell to continue
+(from its checkpoint, with the next ``stop_at``) or None (pruned there). A fixed grid (pairwise, sweep, list) proposes all of
 its cells at the first ask; a search (``augstudy/study/search.py``) proposes a few at a time and learns
 from what it is told. Kinds are registered in :data:`GRIDS` by the spec's ``grid.kind``.
 
@@ -12,7 +14,7 @@ then column (2nd operator).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import AugstudyError, ParamsError
@@ -38,6 +40,8 @@ class Cell:
     param: Optional[str] = None
     value: Optional[float] = None
     trial: Optional[int] = None  # search: the Optuna trial number (None: a fixed grid's cell, a final retrain)
+    #: run instruction, not part of the cell: train up to this epoch, then report (a pruner's rung); None: to the end
+    stop_at: Optional[int] = None
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -146,7 +150,13 @@ class GridRun:
         raise NotImplementedError
 
     def tell(self, cell: Cell, metrics: Optional[dict]) -> None:
-        """``cell`` finished with ``metrics`` (``metrics.json``; None when it failed)."""
+        """``cell`` finished with ``metrics`` (``metrics.json``; None when it failed; status ``pruned``
+        when :meth:`report` stopped it)."""
+
+    def report(self, cell: Cell, metrics: dict) -> Optional[Cell]:
+        """``cell`` paused at its ``stop_at`` epoch with ``metrics`` measured there: the cell that continues it
+        (resumed from its checkpoint, up to its own ``stop_at``), or None to stop it there (pruned)."""
+        return replace(cell, stop_at=None)
 
     def describe_outcome(self) -> list[str]:
         """Lines for the end of a run (a search: the selected policy)."""

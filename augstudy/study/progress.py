@@ -92,7 +92,7 @@ class Reporter:
                 and (self.best is None or top1 > self.best[0]):
             self.best = (float(top1), escape(f"best: {row['pipeline']} [{row['method']}] {top1:.1f}%"))
         status = row["status"]
-        colour = {"done": "green", "diverged": "yellow"}.get(status, "red")
+        colour = {"done": "green", "diverged": "yellow", "pruned": "yellow"}.get(status, "red")
         secs = row.get("train_seconds")
         detail = (f"linear {_pct(row.get('linear_top1'))}  knn {_pct(row.get('knn_top1'))}  "
                   f"{format_seconds(secs) if secs is not None else ''}")
@@ -120,7 +120,7 @@ class Reporter:
         if len(df):
             self.out.print(summary_table(spec, df))
         failed = df[df["status"] == "failed"]
-        counts = [f"{(df['status'] == k).sum()} {k}" for k in ("done", "diverged", "failed") if (df["status"] == k).any()]
+        counts = [f"{(df['status'] == k).sum()} {k}" for k in ("done", "diverged", "pruned", "failed") if (df["status"] == k).any()]
         self.print(f"{len(df)} cells in the table ({', '.join(counts) or 'none'}); "
                    f"this run took {format_seconds(wall)}; results: {spec.study_dir / 'results.csv'}")
         for _, r in failed.iterrows():

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import __version__, records
 from ..errors import AugstudyError
-from .executors import CellFn, run_dask, run_local, visible_gpus
+from .executors import CellFn, DaskPool, LocalPool, visible_gpus
 from .grid import Cell, open_grid, shared_config
 from .lock import StudyLock
 from .progress import Reporter
@@ -110,19 +110,24 @@ def estimate_seconds(store: StudyStore, cells: list[Cell], todo: list[Cell], pla
     return statistics.median(times) * len(todo) / min(parallel, len(todo))
 
 
-def _tasks(todo: list[Cell], plan: Plan, cell_fn: Optional[CellFn]) -> list[dict]:
-    tasks = []
-    for c in todo:
-        config = c.config.canonical()
-        config["training"]["threads"] = plan.threads
-        tasks.append({"config": config, "cell_id": c.id, "cell_fn": cell_fn})
-    return tasks
+def _task(c: Cell, plan: Plan, cell_fn: Optional[CellFn], store: StudyStore, force: bool) -> dict:
+    """The executor's task for ``c``: its config, and where it stops and resumes (a pruner's rungs)."""
+    config = c.config.canonical()
+    config["training"]["threads"] = plan.threads
+    task = {"config": config, "cell_id": c.id, "cell_fn": cell_fn}
+    if c.stop_at is not None:
+        task["stop_at_epoch"] = c.stop_at
+    found = None if force else store.checkpoint(c.id)
+    if found is not None and (c.stop_at is None or found[0] <= c.stop_at):
+        task["resume"] = found[1]  # a paused cell goes on from its checkpoint, not from scratch
+    return task
 
 
-def _outcomes(tasks: list[dict], plan: Plan, lock_dir: Path) -> Iterator[dict]:
+def _pool(plan: Plan, store: StudyStore, size: int):
+    """The executor's pool: Dask, or ``size`` local workers (this process alone when 1)."""
     if plan.executor.kind == "dask":
-        return run_dask(tasks, plan.executor.address)
-    return run_local(tasks, plan.workers, gpus=plan.gpus or None, lock_dir=str(lock_dir))
+        return DaskPool(plan.executor.address)
+    return LocalPool(size, gpus=plan.gpus or None, lock_dir=str(store.root))
 
 
 def _probe_cell(spec: StudySpec) -> Cell:
@@ -219,37 +224,57 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         info = _study_info(spec, plan, cells, previous if kept else None)
         store.write_study(info)
         df = store.rebuild_table(cells)
-        by_id: dict[str, Cell] = {}
         reporter.start(spec, plan.describe(), len(selected), n_done, todo, eta)
         finished, trained = 0, set()
+        running: dict[str, Cell] = {}  # cells handed to the executor, by id
         tracking = Tracking(spec.tracking, store.root, spec.name)  # logs each stored cell; never stops the study
+        # a fixed grid's cells all at once (at most as many workers as cells); a search as slots free up
+        pool = _pool(plan, store, plan.workers if grid.adaptive else min(plan.workers, max(1, len(todo))))
+
+        def submit(c: Cell) -> None:
+            running[c.id] = c
+            pool.submit(_task(c, plan, cell_fn, store, force))
+
         try:
-            # ask/tell: a fixed grid proposes every cell at the first ask, a search a few at a time
-            while True:
-                batch = grid.ask(plan.workers)
-                if not batch:
-                    break
-                run = []
-                for c in batch:
-                    if c.id in trained or not needs_run(c):
-                        grid.tell(c, store.metrics(c.id))  # found done in the store: told, not retrained
-                    elif c.id not in by_id:
-                        by_id[c.id] = c
-                        run.append(c)
-                if grid.adaptive:
-                    store.rebuild_table(grid.cells())  # the proposed cells get their rows in the open table
-                reporter.total = max(reporter.total, finished + len(run))
-                outcomes = _outcomes(_tasks(run, plan, cell_fn), plan, store.root)
-                with contextlib.closing(outcomes):  # closed on any exit: the executor stops its workers
-                    for outcome in outcomes:
-                        with deferred():  # a signal here waits until the cell and the table are written
-                            cell = by_id[outcome["cell_id"]]
-                            store.write_cell(cell, outcome)  # updates the open table incrementally
-                            tracking.log(store.cell_dir(cell.id))
-                            trained.add(cell.id)
-                            grid.tell(cell, outcome.get("metrics"))
-                            finished += 1
-                            reporter.cell_done(cell, store.row(cell))
+            with contextlib.closing(pool):  # closed on any exit: the executor stops its workers
+                # ask/tell, streaming: whenever a worker is free the grid is asked for more (a fixed grid
+                # proposes every cell at the first ask, a search one trial per free worker)
+                while True:
+                    if len(pool) < plan.workers:
+                        batch, moved = grid.ask(plan.workers - len(pool)), False
+                        for c in batch:
+                            if c.id in running:
+                                continue  # already training (a search groups such repeats under the one cell)
+                            moved = True
+                            if c.id in trained or not needs_run(c):
+                                grid.tell(c, store.metrics(c.id))  # found done in the store: told, not retrained
+                            else:
+                                submit(c)
+                        if grid.adaptive and batch:
+                            store.rebuild_table(grid.cells())  # the proposed cells get their rows in the open table
+                        if moved and len(pool) < plan.workers:
+                            continue  # room for more: ask again (a grid with nothing to add returns [])
+                    if not len(pool):
+                        break
+                    reporter.total = max(reporter.total, finished + len(pool))
+                    outcome = pool.next()
+                    with deferred():  # a signal here waits until the cell and the table are written
+                        cell = running.pop(outcome["cell_id"])
+                        metrics = outcome.get("metrics")
+                        if metrics is not None and metrics.get("status") == "paused":  # at a rung
+                            store.write_checkpoint(cell.id, len(metrics.get("loss_per_epoch") or []),
+                                                   outcome["checkpoint"])
+                            following = grid.report(cell, metrics)
+                            if following is not None:
+                                submit(following)  # goes on from the checkpoint
+                                continue
+                            outcome = {**outcome, "metrics": {**metrics, "status": "pruned"}}
+                        store.write_cell(cell, outcome)  # updates the open table incrementally
+                        tracking.log(store.cell_dir(cell.id))
+                        trained.add(cell.id)
+                        grid.tell(cell, outcome.get("metrics"))
+                        finished += 1
+                        reporter.cell_done(cell, store.row(cell))
             info["state"] = "finished"
         except KeyboardInterrupt as e:
             info["state"] = "interrupted"

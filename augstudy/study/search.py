@@ -12,6 +12,19 @@ The Optuna study lives in ``<results>/search.sqlite3`` (Optuna's RDB storage on 
 killed at any point resumes with the same command: finished trials stay told, trials asked but never
 told (the run died while they trained) are proposed again, their cells found done if they got that far.
 
+With a pruner (``pruner: halving`` or ``hyperband``, Optuna's ``SuccessiveHalvingPruner`` /
+``HyperbandPruner`` over epochs) a trial trains to its first rung, is measured on the validation split and
+reported (``trial.report``); the pruner says whether it goes on (``trial.should_prune``). A trial that goes on
+resumes from its checkpoint at the rung (``augstudy.train.loop``: the same curve as a run that never
+stopped, no epoch trained twice); one that stops is recorded with status ``pruned`` and the epochs it
+reached. Optuna's successive halving is asynchronous (ASHA): a trial continues when it is in the best
+1/``reduction_factor`` of the trials that reached its rung so far. The budget counts the epochs actually
+trained; a trial in flight holds its full ``training.epochs`` until it ends, so the budget is never
+overspent, and what a pruned trial did not train goes to new trials.
+
+Parallel trials (``workers: N``, Dask): the runner asks for a trial whenever a worker is free; TPE
+samples with the constant liar (running trials count as bad results), so parallel asks spread out.
+
 When the budget is spent, the ``top_k`` policies (best validation score) are retrained on the full
 training set with the study's seeds (at least 3) and evaluated once on the test set: those cells
 (``split: test``) are the result.
@@ -39,6 +52,8 @@ EXHAUSTED_AFTER = 50
 
 #: Sampler name -> factory(seed, n_startup_trials) -> an Optuna sampler.
 SAMPLERS: Registry = Registry("sampler")
+#: Pruner name -> factory(min_epochs, max_epochs, reduction_factor) -> an Optuna pruner.
+PRUNERS: Registry = Registry("pruner")
 
 
 def optuna_module():
@@ -65,6 +80,22 @@ def _tpe(seed: int, startup: int):
 @SAMPLERS.register("random")
 def _random(seed: int, startup: int):
     return optuna_module().samplers.RandomSampler(seed=seed)
+
+
+@PRUNERS.register("none")
+def _no_pruner(first: int, epochs: int, factor: int):
+    return optuna_module().pruners.NopPruner()
+
+
+@PRUNERS.register("halving")
+def _halving(first: int, epochs: int, factor: int):
+    return optuna_module().pruners.SuccessiveHalvingPruner(min_resource=first, reduction_factor=factor,
+                                                           min_early_stopping_rate=0)
+
+
+@PRUNERS.register("hyperband")
+def _hyperband(first: int, epochs: int, factor: int):
+    return optuna_module().pruners.HyperbandPruner(min_resource=first, max_resource=epochs, reduction_factor=factor)
 
 
 def _distribution(optuna, p: SpaceParam):
@@ -100,7 +131,9 @@ class SearchRun(GridRun):
                               **{k: _distribution(self.optuna, p) for k, p in self.g.space.items()}}
         self.shared = shared_config(spec)
         self.study = None
-        self._pending: dict[str, list[Any]] = {}  # cell id -> trials asked and not yet told
+        self.rungs = self.g.pruner.rungs(spec.training.epochs)  # epochs where a trial is measured, maybe stopped
+        self._pending: dict[str, list[Any]] = {}  # cell id -> trials asked and not yet told (the first decides)
+        self._revive: list[str] = []  # cells of trials a run that died had asked: proposed again first
         self._final: Optional[list[Cell]] = None
         self._final_asked = False
         if not dry_run or self.path.exists():
@@ -110,11 +143,14 @@ class SearchRun(GridRun):
     def fingerprint(self) -> dict[str, Any]:
         """What trials' values depend on: a storage file made with other values cannot be continued."""
         base = json.dumps({k: v for k, v in self.shared.items() if k != "plugins"}, sort_keys=True, default=str)
-        return {"operators": [json.dumps(s, sort_keys=True) if isinstance(s, dict) else s for s in self.g.operators],
-                "max_ops": self.g.max_ops, "space": {k: v.model_dump() for k, v in self.g.space.items()},
-                "objective": self.g.objective, "validation": self.g.validation.model_dump(),
-                "method": self.spec.methods[0], "seed_of_trials": self.spec.seeds[0],
-                "training settings": hashlib.sha256(base.encode()).hexdigest()[:12]}
+        out = {"operators": [json.dumps(s, sort_keys=True) if isinstance(s, dict) else s for s in self.g.operators],
+               "max_ops": self.g.max_ops, "space": {k: v.model_dump() for k, v in self.g.space.items()},
+               "objective": self.g.objective, "validation": self.g.validation.model_dump(),
+               "method": self.spec.methods[0], "seed_of_trials": self.spec.seeds[0],
+               "training settings": hashlib.sha256(base.encode()).hexdigest()[:12]}
+        if self.g.pruner.kind != "none":  # (absent when none: storage files from before pruners stay valid)
+            out["pruner"] = self.g.pruner.model_dump()
+        return out
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +164,8 @@ class SearchRun(GridRun):
         else:
             for key in mine:
                 if recorded.get(key) != mine[key]:
-                    where = f"grid.{key}" if key in ("operators", "max_ops", "space", "objective", "validation") else key
+                    where = (f"grid.{key}" if key in ("operators", "max_ops", "space", "objective", "validation", "pruner")
+                             else key)
                     raise SpecError(f"{self.spec.source or self.spec.name}: {where} changed since this search began "
                                     f"(was {_show(recorded.get(key))}, now {_show(mine[key])}) under {self.path}; "
                                     f"to start anew, delete {self.path} (done cells in cells/ are reused) "
@@ -138,10 +175,15 @@ class SearchRun(GridRun):
         # seeded by the history length, so a resumed search does not replay the draws of the first run
         seed = int.from_bytes(hashlib.sha256(f"{self.g.seed}:{n}".encode()).digest()[:4], "big")
         self.study.sampler = SAMPLERS.get(self.g.sampler)(seed, startup)
+        p = self.g.pruner
+        self.study.pruner = PRUNERS.get(p.kind)(self.rungs[0] if self.rungs else 1, self.spec.training.epochs,
+                                                p.reduction_factor)
         running = self.optuna.trial.TrialState.RUNNING
         for frozen in self.study.get_trials(deepcopy=False, states=(running,)):  # asked by a run that died
-            self._pending.setdefault(self._trial_cell(frozen.params, frozen.number).id, []).append(
-                self.optuna.trial.Trial(self.study, frozen._trial_id))
+            cid = self._trial_cell(frozen.params, frozen.number).id
+            if cid not in self._pending:
+                self._revive.append(cid)
+            self._pending.setdefault(cid, []).append(self.optuna.trial.Trial(self.study, frozen._trial_id))
 
     # --- trials as cells --------------------------------------------------------------------------
     def _trial_cell(self, params: dict[str, Any], number: Optional[int], seed: Optional[int] = None,
@@ -156,15 +198,20 @@ class SearchRun(GridRun):
         config = CellConfig(method=self.spec.methods[0], seed=self.spec.seeds[0] if seed is None else seed,
                             pipeline=canon, validation=None if final else self.g.validation, **self.shared)
         return Cell(index=number if number is not None else -1, config=config, pipeline=" + ".join(canon),
-                    trial=None if final else number)
+                    trial=None if final else number, stop_at=None if final or not self.rungs else self.rungs[0])
+
+    def _next_stop(self, epoch: int) -> Optional[int]:
+        """The first rung after ``epoch`` (None: the last epoch)."""
+        return next((r for r in self.rungs if r > epoch), None)
 
     def _finished(self) -> list[Any]:
-        states = (self.optuna.trial.TrialState.COMPLETE, self.optuna.trial.TrialState.FAIL)
+        states = (self.optuna.trial.TrialState.COMPLETE, self.optuna.trial.TrialState.FAIL,
+                  self.optuna.trial.TrialState.PRUNED)
         return self.study.get_trials(deepcopy=False, states=states) if self.study is not None else []
 
     def _spent(self) -> tuple[int, int, float, int]:
-        """Distinct cells, epochs, compute seconds of the finished trials, and trials since the last new cell."""
-        seen: dict[str, float] = {}
+        """Distinct cells, epochs trained, compute seconds of the finished trials, and trials since the last new cell."""
+        seen: dict[str, tuple[int, float]] = {}
         since_new = 0
         for t in sorted(self._finished(), key=lambda t: t.number):
             cid = t.user_attrs.get("cell_id")
@@ -172,19 +219,25 @@ class SearchRun(GridRun):
                 since_new += 1
             else:
                 since_new = 0
-                seen[cid] = float(t.user_attrs.get("seconds") or 0.0)
-        cells = len(seen)
-        return cells, cells * self.spec.training.epochs, sum(seen.values()), since_new
+                epochs = t.user_attrs.get("epochs")
+                seen[cid] = (self.spec.training.epochs if epochs is None else int(epochs),
+                             float(t.user_attrs.get("seconds") or 0.0))
+        return (len(seen), sum(e for e, _ in seen.values()), sum(s for _, s in seen.values()), since_new)
 
-    def budget_left(self, asking: int = 0) -> bool:
-        """Whether one more trial fits the budget, with ``asking`` new cells already asked and not told."""
+    def _in_flight(self) -> int:
+        """New cells asked and not yet told (each holds its full training.epochs of the budget until it ends)."""
+        told = {t.user_attrs.get("cell_id") for t in self._finished()}
+        return sum(cid not in told for cid in self._pending)
+
+    def budget_left(self) -> bool:
+        """Whether one more trial fits the budget, beside the trials in flight."""
         cells, epochs, seconds, since_new = self._spent()
-        b = self.g.budget
+        flying, b = self._in_flight(), self.g.budget
         if since_new >= EXHAUSTED_AFTER:
             return False
-        if b.cells is not None and cells + asking + 1 > b.cells:
+        if b.cells is not None and cells + flying + 1 > b.cells:
             return False
-        if b.epochs is not None and epochs + (asking + 1) * self.spec.training.epochs > b.epochs:
+        if b.epochs is not None and epochs + (flying + 1) * self.spec.training.epochs > b.epochs:
             return False
         return b.hours is None or seconds < b.hours * 3600
 
@@ -234,10 +287,18 @@ class SearchRun(GridRun):
     def ask(self, n: int) -> list[Cell]:
         if self.study is None:
             return []
-        if self._pending:  # trials asked by a run that died, or not yet told
-            return [self._trial_cell(ts[0].params, ts[0].number) for ts in self._pending.values()][:max(n, 1)]
         out: list[Cell] = []
-        while len(out) < max(n, 1) and self.budget_left(asking=len(out)):
+        while self._revive and len(out) < max(n, 1):  # trials asked by a run that died: from where they got
+            ts = self._pending[self._revive.pop(0)]
+            cell = self._trial_cell(ts[0].params, ts[0].number)
+            if self.rungs:
+                found = self.store.checkpoint(cell.id)
+                reached = max([*self._reported(ts[0]), found[0] if found else 0])
+                cell.stop_at = reached if reached else self.rungs[0]  # re-measured there, then decided
+            out.append(cell)
+        attempts = 0
+        while len(out) < max(n, 1) and attempts < max(n, 1) + EXHAUSTED_AFTER and self.budget_left():
+            attempts += 1  # the sampler may repeat cells in flight; those trials wait with them
             trial = self.study.ask(self.distributions)
             cell = self._trial_cell(trial.params, trial.number)
             trial.set_user_attr("cell_id", cell.id)
@@ -245,7 +306,7 @@ class SearchRun(GridRun):
             if cell.id not in self._pending:
                 out.append(cell)
             self._pending.setdefault(cell.id, []).append(trial)
-        if out:
+        if out or self._pending:  # trials in flight: their results come before the final retrains
             return out
         if not self._final_asked:
             self._final_asked = True
@@ -253,21 +314,49 @@ class SearchRun(GridRun):
             return list(self._final)
         return []
 
+    def _reported(self, trial) -> list[int]:
+        """The epochs at which ``trial`` was reported (from the storage)."""
+        return list(self.study.get_trials(deepcopy=False)[trial.number].intermediate_values)
+
+    def report(self, cell: Cell, metrics: dict) -> Optional[Cell]:
+        trials = self._pending.get(cell.id)
+        if not trials:
+            return super().report(cell, metrics)
+        epoch = len(metrics.get("loss_per_epoch") or [])
+        value = metrics.get(self.g.objective)
+        if value is None or not math.isfinite(float(value)):
+            return None
+        for trial in trials:
+            if epoch not in self._reported(trial):  # (re-measured after a resume: already reported)
+                trial.report(float(value), epoch)
+        if trials[0].should_prune():
+            return None
+        following = self._trial_cell(trials[0].params, trials[0].number)
+        following.stop_at = self._next_stop(epoch)
+        return following
+
     def tell(self, cell: Cell, metrics: Optional[dict]) -> None:
         trials = self._pending.pop(cell.id, [])
         if not trials:
             return  # a final retrain: its result is the cell in the store
-        value = metrics.get(self.g.objective) if metrics and metrics.get("status") == "done" else None
+        status = (metrics or {}).get("status") or "failed"
+        value = metrics.get(self.g.objective) if metrics and status in ("done", "pruned") else None
         ok = value is not None and math.isfinite(float(value))
         seconds = float((metrics or {}).get("train_seconds") or 0.0) + float((metrics or {}).get("eval_seconds") or 0.0)
+        epochs = len((metrics or {}).get("loss_per_epoch") or [])
         for trial in trials:
             trial.set_user_attr("cell_id", cell.id)
             trial.set_user_attr("seconds", seconds)
-            trial.set_user_attr("epochs", len((metrics or {}).get("loss_per_epoch") or []))
-            if ok:
+            trial.set_user_attr("epochs", epochs)
+            if status == "done" and ok:
                 self.study.tell(trial, float(value))
+            elif status == "pruned":
+                trial.set_user_attr("status", "pruned")
+                if ok and epochs not in self._reported(trial):
+                    trial.report(float(value), epochs)
+                self.study.tell(trial, state=self.optuna.trial.TrialState.PRUNED)
             else:
-                trial.set_user_attr("status", (metrics or {}).get("status") or "failed")
+                trial.set_user_attr("status", status)
                 self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
 
     def describe_outcome(self) -> list[str]:
@@ -277,7 +366,9 @@ class SearchRun(GridRun):
         cells, epochs, _, _ = self._spent()
         value, best = ranking[0]
         policy = best.user_attrs.get("policy")
-        lines = [f"search: {len(self._finished())} trials, {cells} cells, {epochs} epochs; best on validation "
+        pruned = sum(t.state == self.optuna.trial.TrialState.PRUNED for t in self._finished())
+        lines = [f"search: {len(self._finished())} trials ({pruned} pruned), {cells} cells, {epochs} epochs trained; "
+                 "best on validation "
                  f"({self.g.objective}): {policy} {value:.2f}%"]
         finals = [c for c in (self._final or self.final_cells()) if self.store.is_done(c.id)]
         if finals:

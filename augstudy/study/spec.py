@@ -249,6 +249,41 @@ class SpaceParam(_Strict):
         return [int(self.low), int(self.high)] if self.integer else [self.low, self.high]
 
 
+class PrunerSpec(_Strict):
+    """How a search stops unpromising trials early (Optuna's pruners over training epochs): ``none``, ``halving``
+    (successive halving) or ``hyperband``; rungs at ``min_epochs`` x ``reduction_factor``^k epochs. A name
+    alone (``pruner: halving``) takes the defaults."""
+
+    kind: str = "none"
+    min_epochs: Optional[int] = Field(None, ge=1)  # the first rung (None: training.epochs / reduction_factor^2, >= 1)
+    reduction_factor: int = Field(3, ge=2)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {"kind": v} if isinstance(v, str) else v
+
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from .search import PRUNERS
+
+        if v not in PRUNERS:
+            raise ValueError(close_match_message("pruner", v, PRUNERS.names()))
+        return v
+
+    def rungs(self, epochs: int) -> list[int]:
+        """The epochs (< ``epochs``) at which a trial is measured and may be stopped."""
+        if self.kind == "none":
+            return []
+        first = self.min_epochs or max(1, epochs // self.reduction_factor ** 2)
+        out, r = [], first
+        while r < epochs:
+            out.append(r)
+            r *= self.reduction_factor
+        return out
+
+
 class SearchGrid(_Strict):
     """Search the best policy (which operators of ``operators``, in which order, up to ``max_ops``, at which
     parameters of ``space``) with Optuna, selecting on a validation split; see ``augstudy/study/search.py``."""
@@ -259,7 +294,7 @@ class SearchGrid(_Strict):
     space: dict[str, SpaceParam] = Field(default_factory=dict)  # "operator.param" -> range
     budget: SearchBudget
     sampler: str = "tpe"
-    pruner: Literal["none"] = "none"
+    pruner: PrunerSpec = Field(default_factory=PrunerSpec)
     objective: str = "knn_top1"  # a metric of the validation split, maximised
     validation: ValidationSplit = Field(default_factory=ValidationSplit)
     top_k: int = Field(3, ge=1)  # policies retrained on the full training set and tested at the end
@@ -325,6 +360,7 @@ class SearchGrid(_Strict):
         return {"kind": "search", "operators": [op_name(s) for s in self.operators], "max_ops": self.max_ops,
                 "space": {k: v.model_dump(exclude_defaults=True) for k, v in self.space.items()},
                 "budget": self.budget.model_dump(exclude_none=True), "sampler": self.sampler,
+                "pruner": self.pruner.model_dump(exclude_none=True),
                 "objective": self.objective, "validation": self.validation.model_dump(), "top_k": self.top_k,
                 "seed": self.seed, "reference": self.reference}
 
@@ -400,6 +436,9 @@ class StudySpec(_Strict):
         if g.kind == "search":
             if len(self.methods) > 1:
                 raise ValueError(f"a search grid optimises one method; methods lists {len(self.methods)}")
+            if g.pruner.min_epochs is not None and g.pruner.min_epochs >= self.training.epochs:
+                raise ValueError(f"grid.pruner.min_epochs {g.pruner.min_epochs} is not less than training.epochs "
+                                 f"({self.training.epochs}): the first rung must come before the last epoch")
             if g.budget.epochs is not None and g.budget.epochs < self.training.epochs:
                 raise ValueError(f"grid.budget.epochs {g.budget.epochs} is less than one cell's training.epochs "
                                  f"({self.training.epochs}); give at least {self.training.epochs}")

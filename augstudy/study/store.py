@@ -125,6 +125,7 @@ class StudyStore:
             atomic_write_json(d / "metrics.json", metrics, durable=self._rows is None)
             if self._rows is not None:
                 self._unsynced.append(d / "metrics.json")
+        self.remove_checkpoints(cell.id)  # finished (done, pruned, failed): no run continues from them
         if self._rows is not None:
             for i in self._slots.get(cell.id, []):
                 self._rows[i] = rt.make_row(self._labels[i], record, self.study, self.grid)
@@ -132,6 +133,35 @@ class StudyStore:
             now = time.monotonic()
             if now - self._last_write >= max(self.table_interval, 20 * self._write_cost):
                 self.write_table()
+
+    # --- checkpoints of paused cells (a pruner's rungs) ---------------------------------------------------
+    CHECKPOINT = "checkpoint-epoch{}.pt"
+
+    def _checkpoints(self, cell_id: str) -> list[tuple[int, Path]]:
+        d = self.cell_dir(cell_id)
+        found = []
+        for p in d.glob("checkpoint-epoch*.pt") if d.is_dir() else []:
+            tail = p.name[len("checkpoint-epoch"):-len(".pt")]
+            if tail.isdigit():
+                found.append((int(tail), p))
+        return sorted(found)
+
+    def write_checkpoint(self, cell_id: str, epoch: int, data: bytes) -> Path:
+        """Keep a paused cell's state at ``epoch`` (atomically; the older ones are removed after)."""
+        path = atomic_write_bytes(self.cell_dir(cell_id) / self.CHECKPOINT.format(epoch), data)
+        for e, p in self._checkpoints(cell_id):
+            if e != epoch:
+                p.unlink(missing_ok=True)
+        return path
+
+    def checkpoint(self, cell_id: str) -> Optional[tuple[int, bytes]]:
+        """(epoch, bytes) of the cell's latest checkpoint, or None."""
+        found = self._checkpoints(cell_id)
+        return (found[-1][0], found[-1][1].read_bytes()) if found else None
+
+    def remove_checkpoints(self, cell_id: str) -> None:
+        for _, p in self._checkpoints(cell_id):
+            p.unlink(missing_ok=True)
 
     def row(self, cell: Cell) -> Optional[dict]:
         """The table row of ``cell``, or None while it has not finished."""

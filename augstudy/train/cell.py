@@ -30,7 +30,7 @@ class CellResult:
     """The outcome of one cell; ``to_dict()`` is the JSON-ready ``metrics.json`` (ARCHITECTURE.md)."""
 
     cell_id: str
-    status: str  # done | diverged
+    status: str  # done | diverged | paused (stopped at ``stop_at_epoch``, to be resumed from ``checkpoint``)
     linear_top1: Optional[float] = None  # percent, probe on h
     knn_top1: Optional[float] = None
     linear_top1_z: Optional[float] = None  # percent, probe on z = g(h); None unless asked
@@ -47,6 +47,8 @@ class CellResult:
     #: per-example records of the evaluations (``label`` and each metric's predicted classes, test order);
     #: kept beside metrics.json as ``predictions.npz`` by the store, not part of ``to_dict()``
     predictions: Optional[dict] = field(default=None, repr=False, compare=False)
+    #: a paused run's state (``augstudy.train.loop``): ``run_cell(resume=...)`` continues from it; not in ``to_dict()``
+    checkpoint: Optional[bytes] = field(default=None, repr=False, compare=False)
 
     @property
     def final_loss(self) -> Optional[float]:
@@ -62,7 +64,7 @@ class CellResult:
                 return [clean(u) for u in v]
             return v
 
-        return {k: clean(getattr(self, k)) for k in self.__dataclass_fields__ if k != "predictions"}
+        return {k: clean(getattr(self, k)) for k in self.__dataclass_fields__ if k not in ("predictions", "checkpoint")}
 
 
 def versions() -> dict[str, str]:
@@ -113,11 +115,16 @@ def check_operator_contract(pipeline_op, base_crop_op, split, batch_size: int, d
 
 
 def run_cell(config: Union[CellConfig, dict], dataset=None,
-             progress: Optional[Callable[[int, float], None]] = None) -> CellResult:
+             progress: Optional[Callable[[int, float], None]] = None, stop_at_epoch: Optional[int] = None,
+             resume: Optional[bytes] = None) -> CellResult:
     """Train one model as ``config`` says, evaluate its frozen encoder, return a :class:`CellResult`.
 
     ``dataset`` (an ``augstudy.data.Dataset``) skips loading ``config.dataset``; ``progress(epoch,
     loss)`` is called after each epoch. A NaN/inf loss gives status ``diverged``; any other error raises.
+
+    ``stop_at_epoch`` (before ``training.epochs``) trains that far, evaluates, and returns status ``paused``
+    with the ``checkpoint`` that ``resume`` continues from: the resumed cell's curve and metrics are those
+    of a run that never stopped.
     """
     cfg = as_config(config)
     t = cfg.training
@@ -154,8 +161,10 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
         batcher = data.DeviceBatcher(dataset.train, min(t.batch_size, len(dataset.train)), generator=batch_gen,
                                      device=device, drop_last=True)
 
-        outcome = train(model, batcher, cfg, device, pipeline_op, base_crop_op, aug_gen, progress)
-        result = CellResult(cell_id=cfg.cell_id(), status="diverged" if outcome.diverged else "done",
+        outcome = train(model, batcher, cfg, device, pipeline_op, base_crop_op, aug_gen, progress,
+                        stop_at_epoch=stop_at_epoch, resume=resume)
+        status = "diverged" if outcome.diverged else "paused" if outcome.checkpoint is not None else "done"
+        result = CellResult(cell_id=cfg.cell_id(), status=status, checkpoint=outcome.checkpoint,
                             loss_per_epoch=outcome.loss_per_epoch, lr_per_epoch=outcome.lr_per_epoch, train_seconds=outcome.seconds,
                             images_per_second=outcome.images_per_second, device=str(device), seed=cfg.seed,
                             versions=versions(), error=outcome.error)
