@@ -12,6 +12,7 @@ import hashlib
 import os
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +24,7 @@ from ..errors import AugstudyError, ParamsError, PathError
 from .base import Dataset, Split, per_class_subset
 from .cache import cache_key, cache_root, cached
 from .registry import dataset
+from .streaming import FileSplit, StreamPlan, stream_source
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 #: Bump when decoding or resizing changes (invalidates cached folders).
@@ -189,11 +191,34 @@ def decode(path: str | Path, size: Optional[int] = None) -> np.ndarray:
     return resize_square(a, size) if size else a
 
 
-def _decode_many(paths: list[str], size: Optional[int], skip_corrupt: bool) -> list[Optional[np.ndarray]]:
+def decoder(size: Optional[int]) -> "partial":
+    """``decode`` with ``size`` bound: the one decode-and-resize of both the in-memory and the streamed path
+    (a picklable callable, for DataLoader worker processes)."""
+    return partial(decode, size=size)
+
+
+def _header_shape(path: str) -> tuple[int, int]:
+    """``(H, W)`` from an image file's header (no decoding); errors name the file."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+    except Exception as e:  # PIL raises many types for bad files
+        raise AugstudyError(f"cannot decode image '{path}': {e}") from None
+    return h, w
+
+
+def _shape_of(path: str, size: Optional[int], full: bool):
+    """The decoded shape of one file: by decoding it (``full``) or from its header."""
+    return decode(path, size).shape[:2] if full else _header_shape(path)
+
+
+def _decode_many(paths: list[str], size: Optional[int], skip_corrupt: bool, fn=decode) -> list:
     out = []
     for p in paths:
         try:
-            out.append(decode(p, size))
+            out.append(fn(p, size) if fn is decode else fn(p, size, skip_corrupt))
         except AugstudyError as e:
             if not skip_corrupt:
                 raise AugstudyError(f"{e}; pass skip_corrupt: true to skip unreadable files") from None
@@ -202,27 +227,42 @@ def _decode_many(paths: list[str], size: Optional[int], skip_corrupt: bool) -> l
 
 
 def decode_all(paths: list[str], size: Optional[int], skip_corrupt: bool = False,
-               n_jobs: Optional[int] = None) -> list[Optional[np.ndarray]]:
-    """Decode ``paths`` in parallel (joblib, chunks of files); ``None`` for skipped corrupt files."""
+               n_jobs: Optional[int] = None, fn=decode) -> list:
+    """Decode ``paths`` in parallel (joblib, chunks of files); ``None`` for skipped corrupt files.
+
+    ``fn``: :func:`decode` (the arrays), or :func:`_shape_of` (only the decoded shapes: by decoding
+    when ``skip_corrupt``, which must find every unreadable file, else from the headers)."""
     chunk = 512
     groups = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
     if n_jobs is None:
         n_jobs = 1 if len(paths) < 2000 else -1
     if n_jobs == 1 or len(groups) <= 1:
-        parts = [_decode_many(g, size, skip_corrupt) for g in groups]
+        parts = [_decode_many(g, size, skip_corrupt, fn) for g in groups]
     else:
         from joblib import Parallel, delayed
 
-        parts = Parallel(n_jobs=n_jobs, batch_size=1)(delayed(_decode_many)(g, size, skip_corrupt) for g in groups)
+        parts = Parallel(n_jobs=n_jobs, batch_size=1)(delayed(_decode_many)(g, size, skip_corrupt, fn) for g in groups)
     return [a for part in parts for a in part]
+
+
+def common_side(shapes: list[tuple[int, int]]) -> Optional[int]:
+    """With ``size`` unset: None when every image has one shape (kept as it is), else the most common
+    shorter side (ties: the smaller), to which every image is resized."""
+    if len(set(shapes)) <= 1:
+        return None
+    sides = [min(s) for s in shapes]
+    return max(set(sides), key=lambda s: (sides.count(s), -s))
+
+
+def _warn_skipped(root, bad: list[str]) -> None:
+    if bad:
+        warnings.warn(f"imagefolder '{root}': skipped {len(bad)} corrupt image(s), e.g. '{bad[0]}'", stacklevel=4)
 
 
 def _stack(arrays: list[np.ndarray], labels: np.ndarray, size: Optional[int]) -> Split:
     if size is None:
-        shapes = {a.shape for a in arrays}
-        if len(shapes) > 1:  # mixed sizes: square of the most common shorter side
-            sides = [min(a.shape[:2]) for a in arrays]
-            side = max(set(sides), key=lambda s: (sides.count(s), -s))
+        side = common_side([a.shape[:2] for a in arrays])
+        if side is not None:  # mixed sizes: square of the most common shorter side
             arrays = [resize_square(a, side) for a in arrays]
     images = np.stack(arrays).transpose(0, 3, 1, 2)
     return Split(torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels))
@@ -253,8 +293,7 @@ def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.
         labels = np.concatenate([index.train_labels, index.test_labels])
         bad = [f for f, a in zip(index.train_files + index.test_files, arrays) if a is None]
         keep = np.array([a is not None for a in arrays], bool)
-        if bad:
-            warnings.warn(f"imagefolder '{root}': skipped {len(bad)} corrupt image(s), e.g. '{bad[0]}'", stacklevel=3)
+        _warn_skipped(root, bad)
         n_train = len(index.train_files)
         good = [a for a in arrays if a is not None]
         n_train_kept = int(keep[:n_train].sum())
@@ -282,3 +321,60 @@ def _cache_root_for(root: Path, cache_dir: Optional[str]) -> Path:
     if os.access(root, os.W_OK):
         return root / ".augstudy-cache"
     return cache_root() / "folders" / cache_key(str(root))
+
+
+@stream_source("imagefolder")
+def imagefolder_stream(root: str, size: Optional[int] = None, test_fraction: float = 0.2, seed: int = 0,
+                       skip_corrupt: bool = False, cache: bool = True, cache_dir: Optional[str] = None,
+                       train_per_class: Optional[int] = None, test_per_class: Optional[int] = None) -> StreamPlan:
+    """``imagefolder`` streamed from disk: the same files, labels, split, subsets, decoding and resizing
+    as :func:`imagefolder` (so the same numbers), without holding the decoded images (``cache`` and
+    ``cache_dir`` do not apply: nothing is cached).
+
+    Listing is all that happens before the plan; ``open`` then checks every file when ``skip_corrupt``
+    (a decoding pass that keeps nothing) and, without ``size``, reads the headers for the common shape.
+    """
+    if size is not None and (not isinstance(size, int) or size < 1):
+        raise ParamsError(f"imagefolder size={size!r} must be a positive integer (pixels)")
+    index = scan(root, test_fraction, seed)
+    root = Path(root).expanduser().resolve()
+    files = index.train_files + index.test_files
+    if size is not None:
+        estimate = (size, size)
+    else:  # an estimate from the first file (every file's header is read only when streaming)
+        try:
+            estimate = _header_shape(files[0])
+        except AugstudyError:
+            estimate = (0, 0)
+    decoded_bytes = len(files) * 3 * estimate[0] * estimate[1]
+
+    def open_(num_workers: int) -> Dataset:
+        shapes = decode_all(files, size, skip_corrupt, fn=_shape_of) if (skip_corrupt or size is None) else None
+        keep = [True] * len(files) if shapes is None else [s is not None for s in shapes]
+        bad = [f for f, k in zip(files, keep) if not k]
+        _warn_skipped(root, bad)
+        n_train = len(index.train_files)
+        n_train_kept, n_kept = sum(keep[:n_train]), sum(keep)
+        if n_train_kept == 0 or n_train_kept == n_kept:
+            raise AugstudyError(f"imagefolder '{root}': a split has no readable images left")
+        if size is not None:
+            side, shape = size, (size, size)
+        else:
+            good = [s for s in shapes if s is not None]
+            side = common_side(good)
+            shape = (side, side) if side is not None else good[0]
+        labels = np.concatenate([index.train_labels, index.test_labels])
+        kept = [f for f, k in zip(files, keep) if k]
+        kept_labels = labels[np.array(keep, bool)]
+        both = FileSplit(kept, kept_labels, decoder(size if size is not None else side), shape, num_workers)
+        train = both.subset(torch.arange(n_train_kept))
+        test = both.subset(torch.arange(n_train_kept, n_kept))
+        info = {"name": "imagefolder", "root": str(root), "layout": index.layout, "skipped": len(bad),
+                "skipped_files": [str(b) for b in bad[:20]],
+                "params": {"size": size, "test_fraction": test_fraction, "seed": seed}}
+        if train_per_class is not None or test_per_class is not None:
+            train, test = per_class_subset(train, train_per_class, seed), per_class_subset(test, test_per_class, seed)
+            info.update(train_per_class=train_per_class, test_per_class=test_per_class)
+        return Dataset(train, test, index.classes, info)
+
+    return StreamPlan(decoded_bytes, open_)
