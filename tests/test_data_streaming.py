@@ -132,3 +132,24 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_a_study_streams_in_loky_workers_with_the_same_numbers(tmp_path):
+    """workers: 2 (loky processes), each cell streaming with a DataLoader worker of its own."""
+    import pandas as pd
+
+    from augstudy import run_study
+
+    root = _folder(tmp_path / "imgs", n=6)
+
+    def spec(stream, workers):
+        cfg = _cfg(root, stream, size=8, _workers=1)
+        return {"name": "streamed", "grid": {"kind": "list", "pipelines": {"crop": ["crop"], "flip": ["crop", "flip"]}},
+                "seeds": [0], "executor": {"kind": "local", "workers": workers},
+                **{k: cfg[k] for k in ("dataset", "model", "training", "protocol", "evaluation")}}
+
+    streamed = run_study(spec(True, 2), out=tmp_path / "a", progress=False)
+    memory = run_study(spec(False, 1), out=tmp_path / "b", progress=False)
+    cols = ["cell_id", "pipeline", "status", "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "final_loss"]
+    assert (memory["status"] == "done").all() and len(memory) == 2
+    pd.testing.assert_frame_equal(streamed[cols].reset_index(drop=True), memory[cols].reset_index(drop=True))

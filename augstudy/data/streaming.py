@@ -99,7 +99,7 @@ class FileSplit:
 
     def loader(self, batches: Sequence[Sequence[int]], pin_memory: bool = False):
         """A DataLoader yielding ``(uint8 [B, 3, H, W], int64 [B])`` for each index batch, in order."""
-        kwargs = {"prefetch_factor": 2, "persistent_workers": False} if self.num_workers > 0 else {}
+        kwargs = {"prefetch_factor": 2, "multiprocessing_context": _worker_context()} if self.num_workers > 0 else {}
         return torch.utils.data.DataLoader(self, batch_sampler=batches, num_workers=self.num_workers,
                                            pin_memory=pin_memory, **kwargs)
 
@@ -108,6 +108,15 @@ class FileSplit:
         order = [list(range(i, min(i + batch_size, len(self)))) for i in range(0, len(self), batch_size)]
         for x, _ in self.loader(order):
             yield x
+
+
+def _worker_context():
+    """The DataLoader workers' start method, named explicitly: inside a loky or Dask worker process the
+    default context is the executor's own, which cannot start them. ``fork`` where there is one (Linux:
+    nothing to pickle, the parent's imports are shared), else ``spawn``."""
+    import multiprocessing
+
+    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
 
 
 @dataclass
