@@ -8,6 +8,7 @@ center-crops a ``size`` x ``size`` square.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import warnings
@@ -45,41 +46,71 @@ class FolderIndex:
     classes: list[str]
     layout: str  # "train/test" or "split"
     stamp: str
+    #: entries passed over while listing (``skip_corrupt``): (path, kind), kind "symlink loop", "over-long path", ...
+    skipped: tuple = ()
 
 
-def _images_under(folder: str, stamps: list) -> list[str]:
-    """Sorted image paths below ``folder`` (recursive, hidden entries skipped); appends (path, size, mtime)."""
+def _show(path: str) -> str:
+    """A path for a one-line message: whole, or its ends around the length when it is very long."""
+    return path if len(path) <= 200 else f"{path[:80]}...{path[-80:]} ({len(path)} characters)"
+
+
+def _unreadable(path: str, err: OSError) -> tuple[str, str]:
+    """(kind, message) for an entry that cannot be listed: a symlink loop, a path too long, or else."""
+    if err.errno == errno.ELOOP:
+        return "symlink loop", f"image folder: '{_show(path)}' is a symlink loop; remove the link"
+    if err.errno == errno.ENAMETOOLONG:
+        return "over-long path", (f"image folder: '{_show(path)}' is too long for the file system "
+                                  f"({err.strerror}); shorten or flatten the folders")
+    return "unreadable entry", f"image folder: '{_show(path)}' cannot be read ({err.strerror or err}; a broken link?)"
+
+
+def _images_under(folder: str, stamps: list, skipped: Optional[list] = None) -> list[str]:
+    """Sorted image paths below ``folder`` (recursive, hidden entries skipped); appends (path, size, mtime).
+
+    An entry that cannot be listed (a symlink loop, a path beyond the file system's limits) raises one
+    line naming it, or, when ``skipped`` is a list (``skip_corrupt``), is appended to it as (path, kind).
+    """
     found = []
     stack = [folder]
     seen = {os.path.realpath(folder)}  # a symlink back to a folder already listed is a loop
+
+    def skip(path: str, kind: str, message: str) -> None:
+        if skipped is None:
+            raise PathError(f"{message} (or pass skip_corrupt: true to skip it)")
+        skipped.append((path, kind))
+
     while stack:
-        with os.scandir(stack.pop()) as it:
-            for e in it:
-                if e.name.startswith("."):
-                    continue
-                try:
-                    is_dir = e.is_dir()
-                    if is_dir:
-                        real = os.path.realpath(e.path)
-                        if e.is_symlink() and (real in seen or folder.startswith(real + os.sep)):
-                            raise PathError(f"image folder: {e.path!r} is a symlink loop (it points back to {real!r}); "
-                                            "remove the link or make it point outside the folder")
-                        seen.add(real)
-                        stack.append(e.path)
-                    elif os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS and e.is_file():
-                        st = e.stat()
-                        found.append((e.path, st.st_size, st.st_mtime_ns))
-                except PathError:
-                    raise
-                except OSError as err:
-                    raise PathError(f"image folder: {e.path!r} cannot be read ({err.strerror or err}; a symlink loop or "
-                                    "a broken link?)") from None
+        top = stack.pop()
+        try:
+            entries = list(os.scandir(top))
+        except OSError as err:
+            skip(top, *_unreadable(top, err))
+            continue
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            try:
+                is_dir = e.is_dir()
+                if is_dir:
+                    real = os.path.realpath(e.path)
+                    if e.is_symlink() and (real in seen or folder.startswith(real + os.sep)):
+                        skip(e.path, "symlink loop", f"image folder: '{_show(e.path)}' is a symlink loop (it points "
+                             f"back to '{_show(real)}'); remove the link or make it point outside the folder")
+                        continue
+                    seen.add(real)
+                    stack.append(e.path)
+                elif os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS and e.is_file():
+                    st = e.stat()
+                    found.append((e.path, st.st_size, st.st_mtime_ns))
+            except OSError as err:
+                skip(e.path, *_unreadable(e.path, err))
     found.sort()
     stamps += found
     return [f[0] for f in found]
 
 
-def _class_files(folder: Path, stamps: list) -> dict[str, list[str]]:
+def _class_files(folder: Path, stamps: list, skipped: Optional[list] = None) -> dict[str, list[str]]:
     """``{class: sorted image paths}`` for the class subfolders of ``folder``; errors name the path."""
     if not folder.exists():
         raise PathError(f"image folder '{folder}' does not exist")
@@ -91,7 +122,7 @@ def _class_files(folder: Path, stamps: list) -> dict[str, list[str]]:
                             f" (or {folder}/train/<class>/ and {folder}/test/<class>/)")
     out = {}
     for d in subdirs:
-        files = _images_under(str(d), stamps)
+        files = _images_under(str(d), stamps, skipped)
         if not files:
             raise AugstudyError(f"class folder '{d}' has no images ({', '.join(IMAGE_EXTENSIONS)})")
         out[d.name] = files
@@ -101,24 +132,35 @@ def _class_files(folder: Path, stamps: list) -> dict[str, list[str]]:
     return out
 
 
-def scan(root: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0) -> FolderIndex:
-    """List an image folder's files and labels (both layouts); no decoding."""
+def scan(root: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0, skip_corrupt: bool = False) -> FolderIndex:
+    """List an image folder's files and labels (both layouts); no decoding.
+
+    A symlink loop or a path too long for the file system is one line naming it, or with ``skip_corrupt``
+    is passed over and listed in ``FolderIndex.skipped`` (counted in the summary line of the skipped files).
+    """
     root = Path(root).expanduser()
+    try:
+        return _scan(root, test_fraction, seed, [] if skip_corrupt else None)
+    except OSError as err:  # the root or a class folder itself cannot be listed
+        raise PathError(_unreadable(err.filename if isinstance(err.filename, str) else str(root), err)[1]) from None
+
+
+def _scan(root: Path, test_fraction: float, seed: int, skipped: Optional[list]) -> FolderIndex:
     if not root.exists():
         raise PathError(f"imagefolder root '{root}' does not exist")
     stamps: list = []
     if (root / "train").is_dir() and (root / "test").is_dir():
-        train, test = _class_files(root / "train", stamps), _class_files(root / "test", stamps)
+        train, test = _class_files(root / "train", stamps, skipped), _class_files(root / "test", stamps, skipped)
         if set(train) != set(test):
             odd = sorted(set(train) ^ set(test))
             raise AugstudyError(f"imagefolder root '{root}': train/ and test/ have different classes (e.g. {odd[0]!r})")
         classes = sorted(train)
         tf, tl = _flatten(train, classes)
         sf, sl = _flatten(test, classes)
-        return FolderIndex(tf, tl, sf, sl, classes, "train/test", _stamp(root, stamps))
+        return FolderIndex(tf, tl, sf, sl, classes, "train/test", _stamp(root, stamps), tuple(skipped or ()))
     if not 0 < test_fraction < 1:
         raise ParamsError(f"imagefolder test_fraction={test_fraction!r} must be in (0, 1)")
-    by_class = _class_files(root, stamps)
+    by_class = _class_files(root, stamps, skipped)
     classes = sorted(by_class)
     rng = np.random.default_rng(seed)
     tf, tl, sf, sl = [], [], [], []
@@ -132,7 +174,7 @@ def scan(root: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0) -> 
             (sf if j < n_test else tf).append(files[k])
             (sl if j < n_test else tl).append(c)
     return FolderIndex(tf, np.array(tl, np.int64), sf, np.array(sl, np.int64), classes, "split",
-                       _stamp(root, stamps))
+                       _stamp(root, stamps), tuple(skipped or ()))
 
 
 def _stamp(root: Path, stamps: list) -> str:
@@ -254,9 +296,16 @@ def common_side(shapes: list[tuple[int, int]]) -> Optional[int]:
     return max(set(sides), key=lambda s: (sides.count(s), -s))
 
 
-def _warn_skipped(root, bad: list[str]) -> None:
-    if bad:
-        warnings.warn(f"imagefolder '{root}': skipped {len(bad)} corrupt image(s), e.g. '{bad[0]}'", stacklevel=4)
+def _warn_skipped(root, bad: list[str], listed: tuple = ()) -> None:
+    """The one summary line of ``skip_corrupt``: how many files were skipped, by kind, and an example."""
+    kinds = {"corrupt image": len(bad)}
+    for _, kind in listed:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    parts = [f"{n} {kind}(s)" for kind, n in kinds.items() if n]
+    if parts:
+        example = bad[0] if bad else listed[0][0]
+        counts = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        warnings.warn(f"imagefolder '{root}': skipped {counts}, e.g. '{_show(str(example))}'", stacklevel=4)
 
 
 def _stack(arrays: list[np.ndarray], labels: np.ndarray, size: Optional[int]) -> Split:
@@ -283,7 +332,7 @@ def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.
     """
     if size is not None and (not isinstance(size, int) or size < 1):
         raise ParamsError(f"imagefolder size={size!r} must be a positive integer (pixels)")
-    index = scan(root, test_fraction, seed)
+    index = scan(root, test_fraction, seed, skip_corrupt)
     root = Path(root).expanduser().resolve()
     payload = {"version": DECODER_VERSION, "size": size, "test_fraction": test_fraction, "seed": seed,
                "skip_corrupt": skip_corrupt, "files": index.stamp}
@@ -293,7 +342,7 @@ def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.
         labels = np.concatenate([index.train_labels, index.test_labels])
         bad = [f for f, a in zip(index.train_files + index.test_files, arrays) if a is None]
         keep = np.array([a is not None for a in arrays], bool)
-        _warn_skipped(root, bad)
+        _warn_skipped(root, bad, index.skipped)
         n_train = len(index.train_files)
         good = [a for a in arrays if a is not None]
         n_train_kept = int(keep[:n_train].sum())
@@ -304,7 +353,8 @@ def imagefolder(root: str, size: Optional[int] = None, test_fraction: float = 0.
         test = Split(both.images[n_train_kept:], both.labels[n_train_kept:])
         return Dataset(train, test, index.classes,
                        info={"name": "imagefolder", "root": str(root), "layout": index.layout,
-                             "skipped": len(bad), "skipped_files": [str(b) for b in bad[:20]],
+                             "skipped": len(bad) + len(index.skipped),
+                             "skipped_files": ([str(b) for b in bad] + [p for p, _ in index.skipped])[:20],
                              "params": {"size": size, "test_fraction": test_fraction, "seed": seed}})
 
     full = cached("imagefolder", payload, build, root=_cache_root_for(root, cache_dir), use_cache=bool(cache))
@@ -336,7 +386,7 @@ def imagefolder_stream(root: str, size: Optional[int] = None, test_fraction: flo
     """
     if size is not None and (not isinstance(size, int) or size < 1):
         raise ParamsError(f"imagefolder size={size!r} must be a positive integer (pixels)")
-    index = scan(root, test_fraction, seed)
+    index = scan(root, test_fraction, seed, skip_corrupt)
     root = Path(root).expanduser().resolve()
     files = index.train_files + index.test_files
     if size is not None:
@@ -352,7 +402,7 @@ def imagefolder_stream(root: str, size: Optional[int] = None, test_fraction: flo
         shapes = decode_all(files, size, skip_corrupt, fn=_shape_of) if (skip_corrupt or size is None) else None
         keep = [True] * len(files) if shapes is None else [s is not None for s in shapes]
         bad = [f for f, k in zip(files, keep) if not k]
-        _warn_skipped(root, bad)
+        _warn_skipped(root, bad, index.skipped)
         n_train = len(index.train_files)
         n_train_kept, n_kept = sum(keep[:n_train]), sum(keep)
         if n_train_kept == 0 or n_train_kept == n_kept:
@@ -369,8 +419,9 @@ def imagefolder_stream(root: str, size: Optional[int] = None, test_fraction: flo
         both = FileSplit(kept, kept_labels, decoder(size if size is not None else side), shape, num_workers)
         train = both.subset(torch.arange(n_train_kept))
         test = both.subset(torch.arange(n_train_kept, n_kept))
-        info = {"name": "imagefolder", "root": str(root), "layout": index.layout, "skipped": len(bad),
-                "skipped_files": [str(b) for b in bad[:20]],
+        info = {"name": "imagefolder", "root": str(root), "layout": index.layout,
+                "skipped": len(bad) + len(index.skipped),
+                "skipped_files": ([str(b) for b in bad] + [p for p, _ in index.skipped])[:20],
                 "params": {"size": size, "test_fraction": test_fraction, "seed": seed}}
         if train_per_class is not None or test_per_class is not None:
             train, test = per_class_subset(train, train_per_class, seed), per_class_subset(test, test_per_class, seed)
