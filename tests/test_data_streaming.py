@@ -153,3 +153,20 @@ def test_a_study_streams_in_loky_workers_with_the_same_numbers(tmp_path):
     cols = ["cell_id", "pipeline", "status", "linear_top1", "knn_top1", "linear_top1_z", "knn_top1_z", "final_loss"]
     assert (memory["status"] == "done").all() and len(memory) == 2
     pd.testing.assert_frame_equal(streamed[cols].reset_index(drop=True), memory[cols].reset_index(drop=True))
+
+
+def test_a_daemonic_process_decodes_in_the_cell_process(tmp_path, monkeypatch):
+    """A Dask worker is daemonic by default and may not start DataLoader workers: 0 of them, same batches."""
+    import multiprocessing
+
+    root = _folder(tmp_path / "imgs", n=4)
+    ds = open_dataset("imagefolder", {"root": str(root), "size": 8, "cache": False}, True, loader_workers=2)
+    assert ds.train.loader([[0, 1]]).num_workers == 2
+    expected = torch.cat(list(ds.train.batches(3)))
+
+    class Daemon:
+        daemon = True
+
+    monkeypatch.setattr(multiprocessing, "current_process", lambda: Daemon())
+    assert ds.train.loader([[0, 1]]).num_workers == 0
+    assert torch.equal(torch.cat(list(ds.train.batches(3))), expected)

@@ -99,8 +99,9 @@ class FileSplit:
 
     def loader(self, batches: Sequence[Sequence[int]], pin_memory: bool = False):
         """A DataLoader yielding ``(uint8 [B, 3, H, W], int64 [B])`` for each index batch, in order."""
-        kwargs = {"prefetch_factor": 2, "multiprocessing_context": _worker_context()} if self.num_workers > 0 else {}
-        return torch.utils.data.DataLoader(self, batch_sampler=batches, num_workers=self.num_workers,
+        workers = usable_workers(self.num_workers)
+        kwargs = {"prefetch_factor": 2, "multiprocessing_context": _worker_context()} if workers > 0 else {}
+        return torch.utils.data.DataLoader(self, batch_sampler=batches, num_workers=workers,
                                            pin_memory=pin_memory, **kwargs)
 
     def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
@@ -108,6 +109,15 @@ class FileSplit:
         order = [list(range(i, min(i + batch_size, len(self)))) for i in range(0, len(self), batch_size)]
         for x, _ in self.loader(order):
             yield x
+
+
+def usable_workers(n: int) -> int:
+    """``n``, or 0 in a daemonic process (a Dask worker by default), which may not start processes: the
+    cell then decodes in its own process (the same batches; set Dask's ``distributed.worker.daemon:
+    false`` to decode in parallel there)."""
+    import multiprocessing
+
+    return 0 if n > 0 and multiprocessing.current_process().daemon else n
 
 
 def _worker_context():
