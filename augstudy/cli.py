@@ -74,7 +74,10 @@ def run(
         df = run_study(study, out=out, workers=workers, scheduler=scheduler, dry_run=dry_run, force=force, only=only,
                        add_records=add_records)
     except KeyboardInterrupt as e:
-        if not getattr(e, "reported", False):
+        if getattr(e, "again", False):  # a second signal during the clean stop: stopped at once
+            console.print(f"[yellow]interrupted again[/] ({signal_name(e)}): stopped at once; the cells that finished "
+                          "are saved; rerun the same command to resume", highlight=False, soft_wrap=True)
+        elif not getattr(e, "reported", False):
             console.print(f"[yellow]interrupted[/] ({signal_name(e)}) before any cell started; nothing was written",
                           highlight=False)
         raise typer.Exit(exit_code(e))

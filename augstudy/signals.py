@@ -23,9 +23,10 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class Interrupted(KeyboardInterrupt):
     """A study stopped by SIGINT or SIGTERM; ``exit_code`` is 128 + the signal number (130, 143)."""
 
-    def __init__(self, signum: int = signal.SIGINT) -> None:
+    def __init__(self, signum: int = signal.SIGINT, again: bool = False) -> None:
         self.signum = int(signum)
         self.reported = False  # set once one line has told the user what was kept
+        self.again = again  # a second signal, which cut the clean stop short
         super().__init__(self.name)
 
     @property
@@ -62,7 +63,7 @@ class Signals:
         if first and self._defer:
             self._pending = True  # raised when the store write in progress ends
             return
-        raise Interrupted(self.signum if first else signum)
+        raise Interrupted(self.signum if first else signum, again=not first)
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import torch
 
@@ -10,7 +11,11 @@ from ..errors import DataError, ParamsError
 
 @dataclass(frozen=True)
 class Split:
-    """One split: ``images`` uint8 ``[N, 3, H, W]`` and ``labels`` int64 ``[N]``."""
+    """One split: ``images`` uint8 ``[N, 3, H, W]`` and ``labels`` int64 ``[N]``.
+
+    A split streamed from files (:class:`augstudy.data.streaming.FileSplit`) has the same ``labels``,
+    ``image_size``, ``subset``, ``head`` and ``batches`` but no ``images`` tensor.
+    """
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -28,6 +33,19 @@ class Split:
     def image_size(self) -> tuple[int, int]:
         return int(self.images.shape[2]), int(self.images.shape[3])
 
+    def subset(self, index: torch.Tensor) -> "Split":
+        """The images at ``index`` (int64), in that order."""
+        return Split(self.images[index], self.labels[index])
+
+    def head(self, k: int) -> torch.Tensor:
+        """The first ``k`` images (uint8 [k, 3, H, W])."""
+        return self.images[:k]
+
+    def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
+        """The images in order, ``batch_size`` at a time (uint8 CPU tensors); as :class:`~augstudy.data.streaming.FileSplit`."""
+        for i in range(0, len(self), batch_size):
+            yield self.images[i:i + batch_size]
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -43,7 +61,7 @@ class Dataset:
         return len(self.classes)
 
 
-def per_class_subset(split: Split, per_class: int | None, seed: int = 0) -> Split:
+def per_class_subset(split, per_class: int | None, seed: int = 0):
     """At most ``per_class`` images of each class, drawn by a seeded permutation, in the split's order.
 
     Makes CPU-sized studies from real datasets (e.g. 500 CIFAR-10 images a class); ``None`` keeps all.
@@ -59,7 +77,7 @@ def per_class_subset(split: Split, per_class: int | None, seed: int = 0) -> Spli
         mask = labels == c
         rank[mask] = torch.arange(int(mask.sum()))
     keep = order[rank < per_class].sort().values
-    return Split(split.images[keep], split.labels[keep])
+    return split.subset(keep)
 
 
 def holdout(dataset: Dataset, fraction: float, seed: int = 0) -> Dataset:
@@ -76,5 +94,5 @@ def holdout(dataset: Dataset, fraction: float, seed: int = 0) -> Dataset:
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     val, rest = order[:k].sort().values, order[k:].sort().values
     tr = dataset.train
-    return Dataset(Split(tr.images[rest], tr.labels[rest]), Split(tr.images[val], tr.labels[val]), dataset.classes,
+    return Dataset(tr.subset(rest), tr.subset(val), dataset.classes,
                    {**dataset.info, "validation": {"fraction": fraction, "seed": seed, "held_out": k}})

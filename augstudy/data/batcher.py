@@ -10,7 +10,6 @@ batch is moved to the device as uint8 and converted there, so the batched operat
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
@@ -78,36 +77,38 @@ class DeviceBatcher(_ShuffledBatches):
             yield self.images.index_select(0, idx).float().div_(255.0), self.labels.index_select(0, idx)
 
 
-class _FolderFiles(torch.utils.data.Dataset):
-    """Decode one file per item to uint8 [3, size, size] (runs in DataLoader workers)."""
-
-    def __init__(self, files: Sequence[Path], labels: np.ndarray, size: int) -> None:
-        self.files, self.labels, self.size = list(files), np.asarray(labels, np.int64), size
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, i: int):
-        from .imagefolder import decode
-
-        a = decode(self.files[i], self.size)
-        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))), int(self.labels[i])
-
-
 class StreamingBatcher(_ShuffledBatches):
-    """Like :class:`DeviceBatcher` for image files too many for memory: workers decode and resize to ``size``."""
+    """Like :class:`DeviceBatcher` for image files too many for memory: DataLoader workers decode each
+    index batch of the seeded epoch order (the same order as :class:`DeviceBatcher` with the same
+    generator), the uint8 batch is moved to ``device`` and converted there. Memory: a few batches.
+
+    Give it a :class:`~augstudy.data.streaming.FileSplit` (``from_split``), or ``files``, ``labels`` and
+    ``size`` (decoded by ``imagefolder.decode``, resized to ``size`` x ``size``).
+    """
 
     def __init__(self, files: Sequence[Path], labels, size: int, batch_size: int,
                  generator: Optional[torch.Generator] = None, device: str | torch.device = "cpu",
                  drop_last: bool = True, shuffle: bool = True, seed: Optional[int] = None,
-                 num_workers: Optional[int] = None) -> None:
-        if len(files) != len(labels):
-            raise ValueError(f"StreamingBatcher got {len(files)} files but {len(labels)} labels")
-        if not isinstance(size, int) or size < 1:
-            raise ParamsError(f"StreamingBatcher size={size!r} must be a positive integer (pixels)")
-        super().__init__(len(files), batch_size, generator, seed, device, drop_last, shuffle)
-        self.files = _FolderFiles(files, labels, size)
-        self.num_workers = min(4, os.cpu_count() or 1) if num_workers is None else num_workers
+                 num_workers: Optional[int] = None, split=None) -> None:
+        from .streaming import FileSplit, default_loader_workers
+
+        if split is None:
+            if len(files) != len(labels):
+                raise ValueError(f"StreamingBatcher got {len(files)} files but {len(labels)} labels")
+            if not isinstance(size, int) or size < 1:
+                raise ParamsError(f"StreamingBatcher size={size!r} must be a positive integer (pixels)")
+            from .imagefolder import decoder
+
+            split = FileSplit([str(f) for f in files], labels, decoder(size), (size, size))
+        super().__init__(len(split), batch_size, generator, seed, device, drop_last, shuffle)
+        self.num_workers = default_loader_workers() if num_workers is None else num_workers
+        self.split = split
+
+    @classmethod
+    def from_split(cls, split, batch_size: int, **kwargs) -> "StreamingBatcher":
+        """Stream a :class:`~augstudy.data.streaming.FileSplit` (its ``num_workers`` unless given)."""
+        kwargs.setdefault("num_workers", split.num_workers)
+        return cls(split.files, split.labels, None, batch_size, split=split, **kwargs)
 
     @classmethod
     def from_folder(cls, root: str, split: str = "train", size: int = 32, test_fraction: float = 0.2,
@@ -125,9 +126,18 @@ class StreamingBatcher(_ShuffledBatches):
         return batcher
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        from .streaming import FileSplit
+
         batches = [b.tolist() for b in self.iter_indices()]
-        loader = torch.utils.data.DataLoader(self.files, batch_sampler=batches, num_workers=self.num_workers,
-                                             pin_memory=self.device.type == "cuda")
-        for x, y in loader:
+        split = FileSplit(self.split.files, self.split.labels, self.split.decode, self.split.shape, self.num_workers)
+        for x, y in split.loader(batches, pin_memory=self.device.type == "cuda"):
             yield (x.to(self.device, non_blocking=True).float().div_(255.0),
                    y.to(self.device, non_blocking=True))
+
+
+def make_batcher(split, batch_size: int, generator: torch.Generator, device, drop_last: bool = True):
+    """The batcher for ``split``: :class:`DeviceBatcher` for an in-memory :class:`Split`,
+    :class:`StreamingBatcher` for a :class:`~augstudy.data.streaming.FileSplit` (same batch order)."""
+    if isinstance(split, Split):
+        return DeviceBatcher(split, batch_size, generator=generator, device=device, drop_last=drop_last)
+    return StreamingBatcher.from_split(split, batch_size, generator=generator, device=device, drop_last=drop_last)

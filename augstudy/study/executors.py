@@ -38,13 +38,14 @@ def _default_cell_fn() -> CellFn:
 
 
 def _dataset_for(config) -> Any:
-    """The cell's dataset, loaded once per process and reused by the following cells."""
-    from ..data import load
+    """The cell's dataset, loaded (or opened for streaming) once per process and reused by the following cells."""
+    from ..data import open_dataset
 
-    key = json.dumps(config.dataset.model_dump(mode="json"), sort_keys=True)
+    d = config.dataset
+    key = json.dumps(d.model_dump(mode="json"), sort_keys=True)
     if key not in _dataset_cache:
         _dataset_cache.clear()
-        _dataset_cache[key] = load(config.dataset.name, **config.dataset.params)
+        _dataset_cache[key] = open_dataset(d.name, d.params, d.stream, d.memory_budget, d.loader_workers)
     return _dataset_cache[key]
 
 

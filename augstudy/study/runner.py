@@ -144,7 +144,7 @@ def prepare_datasets(todo: list[Cell]) -> None:
     A bad dataset (a missing root, a wrong param) then stops the study with one line instead of
     failing every cell, and the decoded/generated arrays are cached for the workers to reuse.
     """
-    from ..data import load
+    from ..data import open_dataset
 
     seen: set[str] = set()
     for cell in todo:
@@ -153,8 +153,8 @@ def prepare_datasets(todo: list[Cell]) -> None:
         if key in seen:
             continue
         seen.add(key)
-        try:
-            load(ds.name, **ds.params)
+        try:  # a dataset that streams is listed and checked, not decoded
+            open_dataset(ds.name, ds.params, ds.stream, ds.memory_budget, ds.loader_workers)
         except AugstudyError as e:
             raise AugstudyError(f"dataset {ds.name!r} could not be loaded: {e}") from None
 

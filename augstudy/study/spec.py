@@ -545,6 +545,12 @@ def _validate_names(spec: StudySpec) -> None:
         check_dataset_params(spec.dataset.name, spec.dataset.params)
     except AugstudyError as e:
         raise SpecError(f"dataset.params: {e}") from None
+    from ..data.streaming import check_stream
+
+    try:
+        check_stream(spec.dataset.name, spec.dataset.stream)
+    except AugstudyError as e:
+        raise SpecError(str(e)) from None
     try:
         check_encoder(spec.model.encoder, spec.model.encoder_params, image_size=_nominal_size(spec))
     except AugstudyError as e:

@@ -106,7 +106,7 @@ def check_operator_contract(pipeline_op, base_crop_op, split, batch_size: int, d
     from ..ops.validation import checked_apply
 
     gen = torch.Generator(device=device).manual_seed(derive_seed(seed, "contract"))
-    x = split.images[: min(batch_size, len(split))].to(device).float().div_(255.0)
+    x = split.head(min(batch_size, len(split))).to(device).float().div_(255.0)
     if base_crop_op is not None:
         x = checked_apply(base_crop_op, x, gen)
     for op in (pipeline_op if isinstance(pipeline_op, ViewPipelines) else [pipeline_op]):  # each view's own
@@ -141,8 +141,9 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
         base_crop_op = ops.build(cfg.protocol.base_crop) if cfg.protocol.base_crop is not None else None
         method_cls = get_method(cfg.method)
         get_encoder(cfg.model.encoder)
-        if dataset is None:
-            dataset = data.load(cfg.dataset.name, **cfg.dataset.params)
+        if dataset is None:  # in memory, or streamed from disk when it would not fit (dataset.stream)
+            d = cfg.dataset
+            dataset = data.open_dataset(d.name, d.params, d.stream, d.memory_budget, d.loader_workers)
         if cfg.validation is not None:  # train on the rest, evaluate on the held-out part: the test split is never seen
             from ..data.base import holdout
 
@@ -158,8 +159,8 @@ def run_cell(config: Union[CellConfig, dict], dataset=None,
         batch_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "batches"))
         # drop_last keeps every step's batch (and BatchNorm statistics) full; a split smaller than
         # one batch is one batch of all of it
-        batcher = data.DeviceBatcher(dataset.train, min(t.batch_size, len(dataset.train)), generator=batch_gen,
-                                     device=device, drop_last=True)
+        batcher = data.make_batcher(dataset.train, min(t.batch_size, len(dataset.train)), batch_gen, device,
+                                    drop_last=True)
 
         outcome = train(model, batcher, cfg, device, pipeline_op, base_crop_op, aug_gen, progress,
                         stop_at_epoch=stop_at_epoch, resume=resume)

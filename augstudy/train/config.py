@@ -26,7 +26,13 @@ CompileMode = Literal["none", "default", "reduce-overhead", "max-autotune", "max
 
 #: Fields added after cells had been computed: hashed into the cell id only when set away from these
 #: defaults, so every earlier cell keeps its id (a new field's default must leave the numbers as they were).
-ID_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {"training": {"deterministic": False}}
+ID_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "training": {"deterministic": False},
+    "dataset": {"stream": "auto", "memory_budget": None, "loader_workers": None},
+}
+
+_BYTE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 class _Strict(BaseModel):
@@ -34,10 +40,34 @@ class _Strict(BaseModel):
 
 
 class DatasetConfig(_Strict):
-    """A registered dataset by name, with its params (``augstudy.data.load(name, **params)``)."""
+    """A registered dataset by name, with its params (``augstudy.data.load(name, **params)``).
+
+    ``stream``: ``auto`` streams the training and test images from disk (``augstudy.data.streaming``)
+    when the decoded dataset would exceed ``memory_budget`` (bytes, or a string such as ``"8GB"`` or
+    ``"512MiB"``; default a quarter of the memory available when the cell starts); ``true`` always
+    streams (datasets that can: ``imagefolder``), ``false`` never. ``loader_workers``: DataLoader worker
+    processes that decode while streaming (default up to 4). The three are execution details: they leave
+    the numbers as they are, so they are not part of the cell id.
+    """
 
     name: str = "synthetic"
     params: dict[str, Any] = Field(default_factory=dict)
+    stream: Union[bool, Literal["auto"]] = "auto"
+    memory_budget: Optional[int] = Field(None, ge=1)
+    loader_workers: Optional[int] = Field(None, ge=0, le=64)
+
+    @field_validator("memory_budget", mode="before")
+    @classmethod
+    def _bytes(cls, v: Any) -> Any:
+        """``"8GB"`` (10^9), ``"512MiB"`` (2^20), ``"1.5 GB"`` or a number of bytes."""
+        if isinstance(v, str):
+            import re
+
+            m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([A-Za-z]*)\s*", v)
+            if not m or m.group(2).lower() not in _BYTE_UNITS:
+                raise ValueError(f"memory_budget {v!r} must be a number of bytes or a size such as '8GB' or '512MiB'")
+            return int(float(m.group(1)) * _BYTE_UNITS[m.group(2).lower()])
+        return v
 
 
 class ModelConfig(_Strict):

@@ -16,13 +16,21 @@ from .device import autocast_for
 
 
 @torch.no_grad()
-def extract_features(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, device: torch.device,
+def extract_features(fn: Callable[[torch.Tensor], torch.Tensor], images, device: torch.device,
                      batch_size: int = 1024, bf16: bool = False, channels_last: bool = False) -> torch.Tensor:
-    """``fn`` applied to uint8 ``images`` [N, 3, H, W] in batches (as float [0, 1]); float32 [N, d] on ``device``."""
+    """``fn`` applied to uint8 ``images`` [N, 3, H, W] in batches (as float [0, 1]); float32 [N, d] on ``device``.
+
+    ``images`` may be a split (``augstudy.data.Split``, or a streamed ``FileSplit``): its ``batches``
+    then give the images in order, so a streamed split is never decoded whole (the same batches, the same features).
+    """
     fmt = torch.channels_last if channels_last else torch.contiguous_format
+    if isinstance(images, torch.Tensor):
+        batches = (images[i:i + batch_size] for i in range(0, images.shape[0], batch_size))
+    else:
+        batches = images.batches(batch_size)
     out = []
-    for i in range(0, images.shape[0], batch_size):
-        x = images[i:i + batch_size].to(device, non_blocking=True).float().div_(255).contiguous(memory_format=fmt)
+    for chunk in batches:
+        x = chunk.to(device, non_blocking=True).float().div_(255).contiguous(memory_format=fmt)
         with autocast_for(device, bf16):
             out.append(fn(x).float())
     return torch.cat(out)
@@ -120,7 +128,7 @@ def evaluate(encoder: nn.Module, dataset, cfg: EvaluationConfig, device: torch.d
     encoder.eval()
     feats = {}
     for name, split in (("train", dataset.train), ("test", dataset.test)):
-        feats[name] = extract_features(encoder, split.images, device, bf16=bf16, channels_last=channels_last)
+        feats[name] = extract_features(encoder, split, device, bf16=bf16, channels_last=channels_last)
     ys = [dataset.train.labels.to(device), dataset.test.labels.to(device)]
     if predictions is not None:
         predictions["label"] = dataset.test.labels.cpu()
