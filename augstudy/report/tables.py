@@ -127,7 +127,15 @@ def _attach_stats(grid: Grid, study: StudyResults, metric: str, where) -> Grid:
 
 
 def pairwise_grid(study: StudyResults, metric: str, method: str = "simclr") -> Grid:
-    """The Figure-5 matrix of one method: rows = 1st transformation, cols = 2nd, diagonal = single."""
+    """The Figure-5 matrix of one method: rows = 1st transformation, cols = 2nd, diagonal = single.
+    Computed once per loaded study (the heatmap, the comparison and report.html share it; do not modify it)."""
+    key = f"grid:{metric}:{method}"
+    if key not in study.cache:
+        study.cache[key] = _pairwise_grid(study, metric, method)
+    return study.cache[key]
+
+
+def _pairwise_grid(study: StudyResults, metric: str, method: str) -> Grid:
     t = study.table[study.table["method"] == method]
     grid = _empty(study.order, study.order, study.n_seeds)
     groups = dict(list(t.groupby(["op1", "op2"], sort=False)))
