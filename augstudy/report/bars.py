@@ -33,7 +33,7 @@ def bars_figure(grid: Grid, title: str, xlabel: str) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel(f"{xlabel}\n{grid.interval_note()}", fontsize=8)
     ax.margins(x=0.15)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.legend(fontsize=7, frameon=False, loc="best")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
