@@ -1,6 +1,6 @@
 """Unpack, into ``.whl/site``, each wheel of ``.whl/`` whose distribution this Python lacks (no pip, no network).
 
-    python benchmarks/install_wheels.py [--wheels .whl]    # then: PYTHONPATH=.whl/site:$PYTHONPATH
+    python benchmarks/install_wheels.py [--wheels .whl] [--site DIR]    # then: PYTHONPATH=DIR:$PYTHONPATH
 
 A wheel is a zip laid out for site-packages, so unpacking it is installing it (these wheels have no
 scripts or data that need more). A distribution that is already installed is left alone, whatever its
@@ -32,9 +32,10 @@ def installed(name: str, site: Path) -> str | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wheels", default=".whl")
+    ap.add_argument("--site", default=None, help="where to unpack (default: WHEELS/site)")
     args = ap.parse_args()
     root = Path(args.wheels)
-    site = root / "site"
+    site = Path(args.site) if args.site else root / "site"
     wheels = sorted(root.glob("*.whl"))
     if not wheels:
         print(f"no wheels in {root}/ (run benchmarks/fetch_wheels.sh on a machine that reaches PyPI)")
