@@ -23,12 +23,12 @@ def write_text(path: Path, text: str) -> Path:
     return atomic_write(path, write)
 
 
-def _write_png(fig: Figure, tmp: str, dpi: int) -> None:
+def _write_png(fig: Figure, tmp: str, dpi: int, bbox="tight") -> None:
     """PNG quantized to a 256-color palette: heatmaps and line plots lose nothing visible, bytes drop ~3x."""
     from PIL import Image
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=bbox, facecolor="white")
     buf.seek(0)
     with Image.open(buf) as im:
         im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(tmp, format="png", optimize=True)
@@ -41,13 +41,18 @@ def save_figure(fig: Figure, stem: Path, formats: Iterable[str] = ("png", "pdf")
     meta = {"pdf": {"Creator": None, "Producer": None, "CreationDate": None}}
     paths = []
     try:
+        # Lay the figure out and find its tight bounding box once for all formats, then freeze the layout:
+        # savefig would rerun the (constrained) layout and measure every artist again for each file.
+        fig.draw_without_rendering()
+        bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+        fig.set_layout_engine("none")
         for fmt in formats:
             target = Path(stem).with_name(Path(stem).name + "." + fmt)
             if fmt == "png":
-                paths.append(atomic_write(target, lambda tmp: _write_png(fig, tmp, dpi)))
+                paths.append(atomic_write(target, lambda tmp: _write_png(fig, tmp, dpi, bbox)))
             else:
                 paths.append(atomic_write(target, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta.get(fmt),
-                                                                                bbox_inches="tight")))
+                                                                                bbox_inches=bbox)))
     finally:
         plt.close(fig)
     return paths

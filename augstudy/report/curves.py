@@ -52,28 +52,31 @@ def _panels(study: StudyResults) -> tuple[int, int, dict, list[str]]:
     return n_rows, n_cols, {lab: divmod(k, n_cols) for k, lab in enumerate(study.order)}, ["pipeline"]
 
 
-def curves_figure(study: StudyResults, title: str) -> tuple[Figure, int]:
-    """Small multiples of loss against epoch; returns the figure and the number of curves drawn."""
+def curves_figure(study: StudyResults, title: str) -> tuple[Optional[Figure], int]:
+    """Small multiples of loss against epoch; returns the figure and the number of curves drawn
+    (``(None, 0)`` when no cell left a curve: the empty grid of panels is not drawn)."""
     n_rows, n_cols, where, keys = _panels(study)
-    size = 1.25 if study.kind == "pairwise" else 1.9
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols + 0.8, size * 0.85 * n_rows + 1.0), squeeze=False,
-                             sharex=True, sharey=study.table["method"].nunique() == 1)
-    drawn, methods_drawn = 0, set()
     groups = study.table.groupby(keys[0] if len(keys) == 1 else keys, sort=False)
+    found = []  # (panel, method, curve), read before any figure is made
     for key, rows in groups:
         pos = where.get(key)
         if pos is None:
             continue
-        ax = axes[pos]
         for _, row in rows.iterrows():
             curve = load_curve(study.path / "cells" / str(row.get("cell_id"))) if row.get("cell_id") else None
-            if curve is None or curve["loss"].isna().all():
-                continue
-            m = row["method"]
-            ax.plot(curve["epoch"], curve["loss"], color=METHOD_COLORS.get(str(m).partition("(")[0], "#555555"), lw=1.0, alpha=0.8,
-                    label=method_label(m) if m not in methods_drawn else None)
-            methods_drawn.add(m)
-            drawn += 1
+            if curve is not None and not curve["loss"].isna().all():
+                found.append((pos, row["method"], curve))
+    if not found:
+        return None, 0
+    size = 1.25 if study.kind == "pairwise" else 1.9
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols + 0.8, size * 0.85 * n_rows + 1.0), squeeze=False,
+                             sharex=True, sharey=study.table["method"].nunique() == 1)
+    drawn, methods_drawn = 0, set()
+    for pos, m, curve in found:
+        axes[pos].plot(curve["epoch"], curve["loss"], color=METHOD_COLORS.get(str(m).partition("(")[0], "#555555"), lw=1.0,
+                       alpha=0.8, label=method_label(m) if m not in methods_drawn else None)
+        methods_drawn.add(m)
+        drawn += 1
     for (key, (r, c)) in where.items():
         ax = axes[r, c]
         ax.tick_params(labelsize=6, length=2)

@@ -6,13 +6,11 @@ cell where some seeds did not finish.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Optional, Sequence
 
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import seaborn as sns  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
@@ -67,27 +65,33 @@ def draw_cells(
     """Draw ``values`` as a heatmap annotated with ``annot``; NaN cells hatched grey with their text."""
     values = np.asarray(values, dtype=float)
     blank = ~np.isfinite(values)
-    with warnings.catch_warnings():  # seaborn 0.13 calls the soon-deprecated Colormap.set_bad
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
-        sns.heatmap(
-            np.where(blank, np.nan, values),
-            mask=blank,
-            annot=np.where(blank, "", annot).astype(str),
-            fmt="",
-            annot_kws={"fontsize": fontsize},
-            cmap=cmap,
-            vmin=vmin,
-            vmax=vmax,
-            center=center,
-            linewidths=0.6,
-            linecolor="white",
-            cbar=cbar_ax is not None,
-            cbar_ax=cbar_ax,
-            cbar_kws={"label": cbar_label} if cbar_ax is not None else None,
-            xticklabels=list(cols),
-            yticklabels=list(rows),
-            ax=ax,
-        )
+    # One pcolormesh and one text per cell, drawn directly: seaborn.heatmap draws the whole figure once per call
+    # to check its tick labels (most of `augstudy plot`'s time); this keeps its look (white grid lines, text
+    # black or white by the cell's luminance, colorbar without outline, no spines).
+    finite = values[~blank]
+    lo = float(finite.min()) if vmin is None and finite.size else vmin
+    hi = float(finite.max()) if vmax is None and finite.size else vmax
+    if center is not None and lo is not None and hi is not None:  # symmetric about the center, like seaborn
+        half = max(hi - center, center - lo)
+        lo, hi = center - half, center + half
+    mesh = ax.pcolormesh(np.ma.masked_where(blank, values), cmap=cmap, vmin=lo, vmax=hi, edgecolors="white",
+                         linewidth=0.6)
+    n_rows, n_cols = values.shape
+    ax.set(xlim=(0, n_cols), ylim=(0, n_rows))
+    ax.invert_yaxis()
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xticks(np.arange(n_cols) + 0.5, [str(c) for c in cols])
+    ax.set_yticks(np.arange(n_rows) + 0.5, [str(r) for r in rows], va="center")
+    if cbar_ax is not None:
+        cb = ax.figure.colorbar(mesh, cax=cbar_ax, label=cbar_label)
+        cb.outline.set_linewidth(0)
+    colors = mesh.cmap(mesh.norm(np.where(blank, 0.0, values)))[..., :3]
+    lum = np.where(colors <= 0.03928, colors / 12.92, ((colors + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722]
+    for (i, j), is_blank in np.ndenumerate(blank):
+        if not is_blank and str(annot[i, j]):
+            ax.text(j + 0.5, i + 0.5, str(annot[i, j]), ha="center", va="center", fontsize=fontsize,
+                    color="#262626" if lum[i, j] > 0.408 else "#ffffff")
     for (i, j), is_blank in np.ndenumerate(blank):
         if not is_blank:
             continue

@@ -67,7 +67,19 @@ def aggregate(study: StudyResults, metric: str) -> pd.DataFrame:
         runs=("cell_id", lambda s: " ".join(map(str, s))),
         statuses=("status", lambda s: ", ".join(f"{k} x{v}" if v > 1 else str(k) for k, v in s.value_counts().items())),
         errors=("error", lambda s: "; ".join(dict.fromkeys(str(e) for e in s.dropna())))).reset_index()
-    return keys.merge(agg, on=["method", "policy"], how="left").merge(every, on=["method", "policy"], how="left")
+    out = keys.merge(agg, on=["method", "policy"], how="left").merge(every, on=["method", "policy"], how="left")
+    st = study.policy_stats(metric)  # the 95% intervals (augstudy.stats): what the error bars draw, never the std
+    if len(st) and "pipeline" in st:
+        st = st.assign(policy=st["pipeline"].astype(str))[["method", "policy", "lower", "upper"]]
+        out = out.merge(st.drop_duplicates(["method", "policy"]), on=["method", "policy"], how="left")
+    else:
+        out = out.assign(lower=np.nan, upper=np.nan)
+    return out
+
+
+def _error(a: pd.DataFrame) -> dict:
+    """Plotly error bars from the 95% interval, asymmetric where it is (none where a policy has no interval)."""
+    return {"array": (a["upper"] - a["mean"]).fillna(0), "arrayminus": (a["mean"] - a["lower"]).fillna(0)}
 
 
 def _hover(r) -> str:
@@ -116,8 +128,7 @@ def figures(study: StudyResults, agg: pd.DataFrame, metric: str) -> list[go.Figu
             fig.update_xaxes(title="2nd transformation", type="category", categoryorder="array", categoryarray=ops)
         else:
             a = a.set_index("policy").reindex([o for o in study.order if o in set(a["policy"])] or a["policy"]).reset_index()
-            err = (a["upper"] - a["mean"]) if "upper" in a else a["std"]
-            fig = go.Figure(go.Bar(x=a["policy"], y=a["mean"].fillna(0), error_y={"array": err}, hovertext=a["hover"],
+            fig = go.Figure(go.Bar(x=a["policy"], y=a["mean"].fillna(0), error_y=_error(a), hovertext=a["hover"],
                                    text=[f"{v:.1f}" if pd.notna(v) else s for v, s in zip(a["mean"], a["statuses"])],
                                    customdata=a["runs"], hovertemplate="%{hovertext}<extra></extra>", name=method))
             fig.update_yaxes(title=metric)
@@ -140,8 +151,7 @@ def _sweep_figure(study: StudyResults, agg: pd.DataFrame, metric: str) -> go.Fig
     for method, a in agg.groupby("method", sort=False):
         a = a.set_index("policy").reindex([o for o in study.order if o in set(a["policy"])] or a["policy"]).reset_index()
         a = a.assign(hover=[_hover(r) for _, r in a.iterrows()])
-        err = (a["upper"] - a["mean"]) if "upper" in a else a["std"]
-        fig.add_trace(go.Scatter(x=a["policy"], y=a["mean"], error_y={"array": err}, mode="lines+markers",
+        fig.add_trace(go.Scatter(x=a["policy"], y=a["mean"], error_y=_error(a), mode="lines+markers",
                                  hovertext=a["hover"], customdata=a["runs"], hovertemplate="%{hovertext}<extra></extra>",
                                  name=f"{method} (this study)", marker={"size": 10}))
         bad = _not_done(a)

@@ -18,6 +18,7 @@ from scipy.stats import spearmanr
 from ._io import save_figure, write_text
 from .heatmap import METRIC_LABELS, draw_cells, method_label, title_for
 from .summary import Section, md_table
+from ..stats import KINDS
 from .tables import Grid, format_cell
 
 
@@ -30,8 +31,8 @@ def policy_table(grids: dict[str, Grid]) -> tuple[pd.DataFrame, pd.DataFrame]:
         pairwise = grid.rows == grid.cols
         names = [(r if r == c else f"{r} + {c}") if pairwise else c for r, c in zip(cells["row"], cells["col"])]
         means[method] = pd.Series(cells["mean"].to_numpy(float), index=names)
-        texts[method] = pd.Series([format_cell(m, s, st, ru, n) for m, s, st, ru, n in
-                                   zip(cells["mean"], cells["std"], cells["status"], cells["runs"], cells["n"])], index=names)
+        texts[method] = pd.Series([format_cell(m, h, st, ru, n) for m, h, st, ru, n in
+                                   zip(cells["mean"], cells["half"], cells["status"], cells["runs"], cells["n"])], index=names)
     return pd.DataFrame(means), pd.DataFrame(texts)
 
 
@@ -75,7 +76,9 @@ def methods_section(grids: dict[str, Grid], metric: str, out: Path, sfx: str, st
     written.append(write_text(stem.with_suffix(".csv"), means.round(3).to_csv(index_label="policy", lineterminator="\n")))
     written += save_figure(methods_figure(means, texts, title_for(study_name, "methods x policies", metric, n_seeds), metric), stem)
     labels = [method_label(m) for m in means.columns]
-    text = ("Each policy's top-1 under each method (mean ± std over seeds); "
+    kinds = [k for g in grids.values() for k in g.kinds]
+    over = "; ".join(KINDS[k] for k in dict.fromkeys(kinds) if k != "none") or "none: one seed, no per-example records"
+    text = (f"Each policy's top-1 under each method (mean ± the half-width of its 95% interval, over {over}); "
             f"data: [`{stem.name}.csv`]({stem.name}.csv).\n\n")
     text += md_table(["policy", *labels], [[p, *texts.loc[p]] for p in texts.index])
     lines, rows = [], []

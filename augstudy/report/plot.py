@@ -4,8 +4,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from ..errors import AugstudyError
 from ._io import save_figure, write_text
 from .bars import bars_figure
@@ -128,11 +126,9 @@ def plot_study(study_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
         written += save_figure(fig, out / "curves", formats=("png",), dpi=110)
         sections.append(Section("Training curves", f"{n_curves} curves (loss against epoch, one line per method and seed).",
                                 ["curves.png"]))
-    else:  # no cells/*/curve.csv here (e.g. a clone of committed results): keep an earlier plot's figure
-        plt.close(fig)
-        if (out / "curves.png").exists():
-            sections.append(Section("Training curves", "Drawn from the cells' curves when they were last present.",
-                                    ["curves.png"]))
+    elif (out / "curves.png").exists():  # no cells/*/curve.csv here (a clone of committed results): keep the earlier figure
+        sections.append(Section("Training curves", "Drawn from the cells' curves when they were last present.",
+                                ["curves.png"]))
     n_cells = sum(g.mean.size for g in grids.values())
     summary = render(study, metric, sections, failed_rows(study, grids), n_cells)
     name = "summary.md" if metric == DEFAULT_METRIC else f"summary_{metric}.md"
@@ -153,10 +149,12 @@ def plot_all(results_dir: Path | str, metric: str = DEFAULT_METRIC) -> list[Path
     """``plot_study`` for ``results_dir`` if it is a study directory, else for every study directly under it."""
     written: list[Path] = []
     dirs = study_dirs(results_dir)
+    index = len(dirs) != 1 or Path(dirs[0]).resolve() != Path(results_dir).resolve()  # a folder of studies
     rows = []
     for d in dirs:
         written += plot_study(d, metric)
-        rows.append(index_row(d, metric))
-    if len(dirs) != 1 or Path(dirs[0]).resolve() != Path(results_dir).resolve():
+        if index:
+            rows.append(index_row(d, metric))
+    if index:
         written.append(write_index(Path(results_dir), rows))
     return written

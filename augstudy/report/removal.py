@@ -24,6 +24,8 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from ..errors import AugstudyError
+from ..stats import KINDS, paired
+from ..stats.summary import records_for
 from ._io import save_figure, write_text
 from .curves import METHOD_COLORS
 from .heatmap import METRIC_LABELS, method_label
@@ -74,7 +76,10 @@ class Removal:
     drop: pd.DataFrame  # mean over seeds of (baseline - policy), paired by seed; 0 for the baseline
     drop_se: pd.DataFrame  # its standard error over seeds (NaN with fewer than 2 paired seeds)
     drop_n: pd.DataFrame  # paired seeds
+    drop_lower: pd.DataFrame  # the drop's 95% paired interval (augstudy.stats.paired: over seeds and, where
+    drop_upper: pd.DataFrame  # per-example records exist, test examples); NaN without one
     paper_drop: pd.DataFrame  # Table 17 (ImageNet): paper Baseline - setting, NaN where no setting matches
+    drop_kinds: tuple = ()  # what the drop intervals account for (augstudy.stats.KINDS keys)
 
     @property
     def removed(self) -> list[str]:
@@ -98,9 +103,12 @@ def removal_table(study: StudyResults, metric: str = "linear_top1", baseline: Op
     policies = [baseline] + [p for p in study.order if p != baseline and p in present]
     methods = list(study.methods)
     frames = {k: pd.DataFrame(np.nan, index=policies, columns=methods, dtype=float)
-              for k in ("top1", "top1_se", "n", "drop", "drop_se", "drop_n", "paper_drop")}
+              for k in ("top1", "top1_se", "n", "drop", "drop_se", "drop_n", "drop_lower", "drop_upper", "paper_drop")}
+    kinds = []
     for m in methods:
         per_seed = done[done["method"] == m].pivot_table(index="seed", columns="pipeline", values=metric, aggfunc="mean")
+        by_policy = {q: g.drop_duplicates("seed").set_index("seed", drop=False)
+                     for q, g in done[done["method"] == m].groupby("pipeline", sort=False)}
         paper = paper_top1(m)
         base_paper = paper.get(_key(PAPER_BASELINE))
         for p in policies:
@@ -113,12 +121,21 @@ def removal_table(study: StudyResults, metric: str = "linear_top1", baseline: Op
                 frames["drop_n"].loc[p, m] = len(d)
                 if len(d):
                     frames["drop"].loc[p, m], frames["drop_se"].loc[p, m] = float(d.mean()), _se(d)
+                if len(d) and p != baseline:
+                    rb, rp = by_policy[baseline], by_policy[p]
+                    common = sorted(rb.index.intersection(rp.index))
+                    rb, rp = rb.loc[common], rp.loc[common]
+                    pr = paired(rb[metric].to_numpy(float), rp[metric].to_numpy(float),
+                                records_for(study.records, rb, metric), records_for(study.records, rp, metric))
+                    frames["drop_lower"].loc[p, m], frames["drop_upper"].loc[p, m] = pr.lower, pr.upper
+                    if math.isfinite(pr.lower):
+                        kinds.append(pr.kind)
             else:
                 frames["drop_n"].loc[p, m] = 0
             setting = PAPER_BASELINE if p == baseline else p
             if base_paper is not None and _key(setting) in paper:
                 frames["paper_drop"].loc[p, m] = base_paper - paper[_key(setting)]
-    return Removal(baseline=baseline, methods=methods, policies=policies, **frames)
+    return Removal(baseline=baseline, methods=methods, policies=policies, **frames, drop_kinds=tuple(dict.fromkeys(kinds)))
 
 
 @dataclass(frozen=True)
@@ -232,8 +249,8 @@ def long_frame(rem: Removal) -> pd.DataFrame:
 
 
 def removal_figure(rem: Removal, title: str, metric: str) -> Figure:
-    """Two panels, one row per removed policy: this study's drops (one bar per method, ± 2 SE over seeds)
-    and the paper's (ImageNet) drops beside them."""
+    """Two panels, one row per removed policy: this study's drops (one bar per method, error bars from the
+    drop's 95% paired interval, asymmetric where it is) and the paper's (ImageNet) drops beside them."""
     pol = rem.removed
     n, k = len(pol), max(1, len(rem.methods))
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 0.42 * n * k + 1.8), sharey=True, sharex=True,
@@ -241,18 +258,21 @@ def removal_figure(rem: Removal, title: str, metric: str) -> Figure:
     y = np.arange(n)
     height = 0.8 / k
     for panel, (ax, values, errors, name) in enumerate(
-            [(axes[0], rem.drop, rem.drop_se, "this study"), (axes[1], rem.paper_drop, None, "paper (ImageNet, Table 17)")]):
+            [(axes[0], rem.drop, True, "this study"), (axes[1], rem.paper_drop, None, "paper (ImageNet, Table 17)")]):
         for i, m in enumerate(rem.methods):
             v = values.loc[pol, m].to_numpy(float)
             if panel == 1 and not np.isfinite(v).any():
                 continue
             yi = y + (i - (k - 1) / 2) * height
-            err = None if errors is None else 2 * errors.loc[pol, m].to_numpy(float)
+            err = None
+            if errors is not None:  # (2, n): drop - lower, upper - drop; 0 where a drop has no interval
+                lo, hi = v - rem.drop_lower.loc[pol, m].to_numpy(float), rem.drop_upper.loc[pol, m].to_numpy(float) - v
+                ok = np.isfinite(lo) & np.isfinite(hi)
+                err = np.vstack([np.where(ok, lo, 0.0), np.where(ok, hi, 0.0)]) if ok.any() else None
             ax.barh(yi, np.nan_to_num(v), height=height * 0.9, color=METHOD_COLORS.get(m, _FALLBACK_COLORS[i % len(_FALLBACK_COLORS)]),
-                    xerr=None if err is None else np.nan_to_num(err), label=method_label(m),
-                    error_kw={"lw": 0.8, "capsize": 2})
+                    xerr=err, label=method_label(m), error_kw={"lw": 0.8, "capsize": 2})
             for j in range(n):
-                e = 0.0 if err is None or not math.isfinite(err[j]) else err[j]
+                e = 0.0 if err is None else float(err[1, j] if v[j] >= 0 else err[0, j])
                 x = v[j] if math.isfinite(v[j]) else 0.0
                 ax.text(x + (e if x >= 0 else -e), yi[j], f" {v[j]:.1f} " if math.isfinite(v[j]) else " no value ",
                         va="center", ha="left" if x >= 0 else "right", fontsize=7)
@@ -264,7 +284,8 @@ def removal_figure(rem: Removal, title: str, metric: str) -> Figure:
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     axes[0].set_yticks(y, pol, fontsize=8)
     axes[0].invert_yaxis()
-    fig.suptitle(title + " (error bars: 2 SE over seeds)", fontsize=10)
+    over = "; ".join(KINDS[k] for k in rem.drop_kinds) or "none (one seed, no per-example records)"
+    fig.suptitle(f"{title}\n(error bars: the drop's 95% paired interval over {over})", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -288,7 +309,8 @@ def removal_sections(study: StudyResults, metric: str, out: Path, sfx: str, writ
 
 
 def removal_plotly(study: StudyResults, metric: str) -> list:
-    """report.html: the drop chart as one interactive bar figure (this study's methods, ± 2 SE, and the paper's)."""
+    """report.html: the drop chart as one interactive bar figure (this study's methods with the drops' 95%
+    paired intervals, and the paper's)."""
     import plotly.graph_objects as go
 
     rem = removal_table(study, metric)
@@ -296,12 +318,13 @@ def removal_plotly(study: StudyResults, metric: str) -> list:
     fig = go.Figure()
     for m in rem.methods:
         fig.add_bar(name=method_label(m), y=pol, x=rem.drop.loc[pol, m], orientation="h",
-                    error_x={"array": 2 * rem.drop_se.loc[pol, m]})
+                    error_x={"array": rem.drop_upper.loc[pol, m] - rem.drop.loc[pol, m],
+                             "arrayminus": rem.drop.loc[pol, m] - rem.drop_lower.loc[pol, m]})
         if rem.paper_drop[m].notna().any():
             fig.add_bar(name=f"{method_label(m)} (paper)", y=pol, x=rem.paper_drop.loc[pol, m], orientation="h",
                         marker_pattern_shape="/")
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title=f"drop from {rem.baseline} (points)")
-    fig.update_layout(barmode="group", title=f"{study.name}: drop when a transformation is removed (± 2 SE)",
+    fig.update_layout(barmode="group", title=f"{study.name}: drop when a transformation is removed (95% paired intervals)",
                       height=120 + 60 * len(pol))
     return [fig]

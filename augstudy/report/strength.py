@@ -167,10 +167,11 @@ def strength_figure(table: StrengthTable, title: str, metric: str, param: str | 
     for ax, source, sub in zip(axes[0], ("ours", "paper"), ("This study", "Paper (ImageNet, ResNet-50)")):
         for k, (label, m, s) in enumerate(r for r in table.rows if r[2] == source):
             row = table.rows.index((label, m, s))
-            y, e = table.mean[row, :ours_cols], table.std[row, :ours_cols]
+            y = table.mean[row, :ours_cols]
+            # ours: the 95% interval of each column (asymmetric where it is), never the std; the paper has none
+            e = table.grid.errors(table.grid.rows.index(m)) if source == "ours" and m in table.grid.rows else None
             c = colors.get(m)
-            ax.errorbar(x, y, yerr=np.where(np.isfinite(e), e, 0) if source == "ours" else None, marker="o", ms=4,
-                        capsize=3, color=c, label=method_label(m))
+            ax.errorbar(x, y, yerr=e, marker="o", ms=4, capsize=3, color=c, label=method_label(m))
             for xi, yi in zip(x, y):
                 if np.isfinite(yi):
                     ax.annotate(f"{yi:.1f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7,
@@ -180,7 +181,8 @@ def strength_figure(table: StrengthTable, title: str, metric: str, param: str | 
                     ax.annotate(f"× {table.text[row, j]}", (x[j], 0), xycoords=("data", "axes fraction"),
                                 xytext=(0, 4 + 10 * k), textcoords="offset points", ha="center", fontsize=7, color=c)
         ax.set_xticks(x, [textwrap.fill(str(c), TICK_WIDTH) for c in table.columns[:ours_cols]], fontsize=8)
-        ax.set_xlabel("color strength" if has_paper else (param or "column"), fontsize=8)
+        xl = "color strength" if has_paper else (param or "column")
+        ax.set_xlabel(f"{xl}\n{table.grid.interval_note()}" if source == "ours" else xl, fontsize=8)
         ax.set_ylabel(METRIC_LABELS.get(metric, metric) if source == "ours" else "top-1 (%)", fontsize=8)
         ax.set_title(sub, fontsize=9)
         ax.margins(y=0.2)

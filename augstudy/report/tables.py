@@ -36,6 +36,8 @@ class Grid:
     half: Optional[np.ndarray] = None  # float: half-width of the cell's 95% interval (augstudy.stats), NaN if none
     tied: Optional[np.ndarray] = None  # bool: not significantly worse than the best cell of the grid (Holm)
     kinds: tuple = ()  # what the intervals account for (augstudy.stats.KINDS keys present)
+    lower: Optional[np.ndarray] = None  # float: the cell's 95% interval (augstudy.stats), NaN if none
+    upper: Optional[np.ndarray] = None
 
     def frame(self, what: str = "mean") -> pd.DataFrame:
         """One of ``mean``, ``std``, ``n``, ``status`` as a labelled DataFrame."""
@@ -57,12 +59,35 @@ class Grid:
     def row(self, i: int) -> "Grid":
         """Row ``i`` alone, as a 1 x cols grid."""
         sl = slice(i, i + 1)
+        part = lambda a: None if a is None else a[sl]  # noqa: E731
         return Grid([self.rows[i]], list(self.cols), self.mean[sl], self.std[sl], self.n[sl], self.runs[sl],
-                    self.status[sl], self.n_seeds, None if self.half is None else self.half[sl],
-                    None if self.tied is None else self.tied[sl], self.kinds)
+                    self.status[sl], self.n_seeds, part(self.half), part(self.tied), self.kinds, part(self.lower),
+                    part(self.upper))
+
+    def errors(self, i: int) -> Optional[np.ndarray]:
+        """Row ``i``'s error bars as matplotlib wants them, ``(2, cols)``: mean - lower and upper - mean of
+        each cell's 95% interval (asymmetric where the interval is; 0 where a cell has none); None when
+        no cell of the row has an interval. Never the std."""
+        if self.lower is None or self.upper is None:
+            return None
+        lo, hi = self.mean[i] - self.lower[i], self.upper[i] - self.mean[i]
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        if not ok.any():
+            return None
+        return np.vstack([np.where(ok, lo, 0.0), np.where(ok, hi, 0.0)])
+
+    def interval_note(self) -> str:
+        """What the error bars are, for a caption: the 95% interval and what it accounts for."""
+        from ..stats import KINDS
+
+        kinds = [k for k in self.kinds if k != "none"]
+        if not kinds:
+            return "no error bars: no cell has an interval (one seed and no per-example records)"
+        return "error bars: 95% interval over " + "; ".join(KINDS[k] for k in kinds)
 
     def cells(self) -> pd.DataFrame:
-        """Long form: one row per cell (``row, col, mean, std, n, runs, status``), in grid order."""
+        """Long form: one row per cell (``row, col, mean, std, half, n, runs, status``), in grid order
+        (``half``: the half-width of the cell's 95% interval, NaN without one)."""
         r, c = np.meshgrid(range(len(self.rows)), range(len(self.cols)), indexing="ij")
         r, c = r.ravel(), c.ravel()
         return pd.DataFrame(
@@ -71,6 +96,7 @@ class Grid:
                 "col": [self.cols[j] for j in c],
                 "mean": self.mean[r, c],
                 "std": self.std[r, c],
+                "half": self.half[r, c] if self.half is not None else np.full(r.size, np.nan),
                 "n": self.n[r, c],
                 "runs": self.runs[r, c],
                 "status": self.status[r, c],
@@ -112,6 +138,8 @@ def _fill(grid: Grid, i: int, j: int, rows: pd.DataFrame, metric: str) -> None:
 def _attach_stats(grid: Grid, study: StudyResults, metric: str, where) -> Grid:
     """Fill ``half``, ``tied`` and ``kinds`` from the study's statistics; ``where(row) -> (i, j) or None``."""
     grid.half = np.full(grid.mean.shape, np.nan)
+    grid.lower = np.full(grid.mean.shape, np.nan)
+    grid.upper = np.full(grid.mean.shape, np.nan)
     grid.tied = np.zeros(grid.mean.shape, dtype=bool)
     stats = study.policy_stats(metric)
     kinds = []
@@ -120,6 +148,7 @@ def _attach_stats(grid: Grid, study: StudyResults, metric: str, where) -> Grid:
         if ij is None or not np.isfinite(grid.mean[ij]):
             continue
         grid.half[ij] = (r["upper"] - r["lower"]) / 2
+        grid.lower[ij], grid.upper[ij] = r["lower"], r["upper"]
         grid.tied[ij] = bool(r["tied_with_best"])
         kinds.append(r["interval_kind"])
     grid.kinds = tuple(dict.fromkeys(kinds))
@@ -127,7 +156,15 @@ def _attach_stats(grid: Grid, study: StudyResults, metric: str, where) -> Grid:
 
 
 def pairwise_grid(study: StudyResults, metric: str, method: str = "simclr") -> Grid:
-    """The Figure-5 matrix of one method: rows = 1st transformation, cols = 2nd, diagonal = single."""
+    """The Figure-5 matrix of one method: rows = 1st transformation, cols = 2nd, diagonal = single.
+    Computed once per loaded study (the heatmap, the comparison and report.html share it; do not modify it)."""
+    key = f"grid:{metric}:{method}"
+    if key not in study.cache:
+        study.cache[key] = _pairwise_grid(study, metric, method)
+    return study.cache[key]
+
+
+def _pairwise_grid(study: StudyResults, metric: str, method: str) -> Grid:
     t = study.table[study.table["method"] == method]
     grid = _empty(study.order, study.order, study.n_seeds)
     groups = dict(list(t.groupby(["op1", "op2"], sort=False)))
