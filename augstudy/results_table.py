@@ -4,11 +4,14 @@
 (``cell_list``); ``cells/<id>/`` holds each cell's ``config.json`` (the resolved config, its id and the
 basis of the id's hash), then ``metrics.json`` (done, diverged) or ``failed.json``. ``results.csv`` and
 ``results.parquet`` are derived copies, written together. :func:`load` rebuilds the table from the cells
-and, when a copy is missing, unreadable or out of date (a row without its cell, a cell without its row,
+and, when a copy is missing, unreadable or out of date (a row of no listed cell, a cell without its row,
 a duplicated row, a value edited by hand), names it and rewrites both (not while a run holds the
 study's lock: the run writes them itself). A damaged cell (unreadable, wrong shape, an id that matches
 neither its folder nor the hash of its config) is named and left out; the next ``augstudy run`` sets it
 aside and recomputes it, ``augstudy check --repair`` sets it aside now.
+
+A listed cell whose folder is not there (results copied or pruned without all their cells) keeps its row
+from the table file, said in one line: nothing computed is lost from the table; ``augstudy run`` recomputes it.
 
 A folder whose cells do not describe themselves (no ``cell_list`` and no ``config.json``: results
 copied without their cells, or written by hand) is read from its table files as they are.
@@ -240,6 +243,7 @@ class StudyTable:
     meta_damage: Optional[str] = None
     tables: dict[str, Optional[str]] = field(default_factory=dict)  # table file -> how it is out of date (None: agrees)
     outside: list[str] = field(default_factory=list)  # finished cells that are not part of the study's cell list
+    kept: list[str] = field(default_factory=list)  # listed cells without a folder whose rows the table file kept
     repaired: list[str] = field(default_factory=list)
 
     @property
@@ -297,9 +301,13 @@ def derive(root: Path | str) -> StudyTable:
         listed = {e["cell_id"] for e in entries}
         found.outside = [c.id for c in cells.values() if c.record is not None and c.id not in listed]
     rows = []
+    kept = rows_from_files(root) if any(e["cell_id"] not in cells for e in entries) else {}
     for e in entries:
         c = cells.get(e["cell_id"])
-        if c is None:
+        if c is None:  # listed, but its folder is not here (results copied without all their cells): keep its row
+            if e["cell_id"] in kept:
+                rows.append(kept[e["cell_id"]])
+                found.kept.append(e["cell_id"])
             continue
         if c.damage:
             if c.id not in found.damaged:
@@ -309,11 +317,28 @@ def derive(root: Path | str) -> StudyTable:
         if c.record is not None:
             rows.append(make_row(e, c.record, study, kind))
     found.table = schema.conform(rows) if rows else schema.conform(pd.DataFrame(columns=schema.names()))
+    if found.kept:
+        found.problems.append(f"{root}: {len(found.kept)} row(s) kept from the table file whose cells are not in cells/ "
+                              f"(e.g. {found.kept[0]}); `augstudy run` recomputes them")
     for name in TABLE_FILES:
         copy, why = read_table_file(root / name)
         diff = None if copy is None else differences(found.table, copy)
         found.tables[name] = why if copy is None else (f"out of date: {diff}" if diff else None)
     return found
+
+
+def rows_from_files(root: Path) -> dict[str, dict]:
+    """The rows of the first readable table file, by cell id, for listed cells whose folders are gone.
+
+    Not those of cells set aside as damaged (``<id>.damaged-*``): the next run recomputes them, and the
+    table must not show a number their files could not back."""
+    d = Path(root) / "cells"
+    aside = {p.name.split(DAMAGED)[0] for p in d.iterdir() if DAMAGED in p.name} if d.is_dir() else set()
+    for name in ("results.parquet", "results.csv"):
+        df, _ = read_table_file(Path(root) / name)
+        if df is not None and "cell_id" in df.columns:
+            return {r["cell_id"]: r for r in df.to_dict("records") if r["cell_id"] not in aside}
+    return {}
 
 
 def _fallback_entries(root: Path, usable: list[CellFiles], found: StudyTable) -> tuple[list[dict], dict]:

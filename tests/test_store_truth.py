@@ -173,3 +173,28 @@ def test_a_table_without_cells_is_read_as_it_is(study):
     shutil.rmtree(root / "cells")  # results committed without their cells
     (root / "results.parquet").unlink()
     pd.testing.assert_frame_equal(load_results(root), df0)
+
+
+def test_rows_of_cells_whose_folders_are_gone_are_kept(study, capsys):
+    """Results copied or pruned without all their cells (a clone has none, a partial rerun some): the table
+    file's rows of the listed cells without a folder stay in the table, said in one line, through the loader
+    and through a run that recomputes only some cells; nothing computed is lost from the table."""
+    root, df0, _ = study
+    gone = _cells(root)[:7]  # 18 cells: 7 folders removed, as in a clone where a rerun has redone 5
+    for d in gone:
+        shutil.rmtree(d)
+    capsys.readouterr()
+    df = load_results(root)
+    err = capsys.readouterr().err
+    pd.testing.assert_frame_equal(df, df0)
+    assert sum("7 row(s) kept from the table file" in line for line in err.splitlines()) == 1, err
+    kept_id = gone[0].name
+    spec = quick_spec()
+    other = df0[df0["cell_id"] != kept_id]
+    only = [f"op1={other.iloc[0]['op1']}", f"op2={other.iloc[0]['op2']}"]
+    run_study(spec, out=root.parent, cell_fn=fake_cell, progress=False, only=only)  # recompute a few
+    after = conform(pd.read_parquet(root / "results.parquet"))
+    assert list(after["cell_id"]) == list(df0["cell_id"])  # every row still there, in the study's order
+    assert after["linear_top1"].tolist() == pytest.approx(df0["linear_top1"].tolist())
+    (root / "results.csv").unlink(), (root / "results.parquet").unlink()  # no table file: nothing to keep them from
+    assert kept_id not in set(load_results(root)["cell_id"])

@@ -180,8 +180,11 @@ class StudyStore:
         for i, c in enumerate(cells):
             self._slots.setdefault(c.id, []).append(i)
         records = {cid: self.read(cid) for cid in self._slots}
+        gone = [cid for cid in self._slots if not (self.root / "cells" / cid).exists()]
+        kept = rt.rows_from_files(self.root) if gone else {}  # listed cells whose folders are not here keep their rows
         self._rows = [rt.make_row(lab, records[lab["cell_id"]].record, self.study, self.grid)
-                      if records[lab["cell_id"]].record is not None else None for lab in self._labels]
+                      if records[lab["cell_id"]].record is not None else kept.get(lab["cell_id"])
+                      for lab in self._labels]
         meta, _ = rt.read_object(self.root / "study.json")
         if meta is not None and meta.get("cell_list") != self._labels:
             self.write_study(meta)
