@@ -92,6 +92,22 @@ def test_kill_9_mid_search_keeps_every_finished_trial_and_resumes(tmp_path):
     assert val["cell_id"].nunique() == 6 and len(df[df["split"] == "test"]) == 3
 
 
+def test_a_trial_whose_run_died_while_its_parameters_were_drawn_is_failed_and_the_search_goes_on(tmp_path):
+    # kill -9 can land between two of the parameter draws of Optuna's ask (each is one write to the storage):
+    # such a trial is RUNNING with only some of its parameters; it never became a cell (CI, stop 24: KeyError 'op1')
+    spec = search_spec(budget={"cells": 2}, top_k=1)
+    run_study(spec, out=tmp_path, cell_fn=toy_cell, progress=False)
+    study = optuna.load_study(study_name="toy", storage=f"sqlite:///{tmp_path / 'toy' / STORAGE_FILE}")
+    cut = study.ask()
+    cut.suggest_int("n_ops", 1, spec["grid"]["max_ops"])
+    spec["grid"]["budget"] = {"cells": 4}
+    df = run_study(spec, out=tmp_path, cell_fn=toy_cell, progress=False)
+    ts = trials(tmp_path / "toy")
+    assert ts[cut.number].state.name == "FAIL" and "cell_id" not in ts[cut.number].user_attrs
+    assert all(t.state.name in ("COMPLETE", "FAIL") for t in ts)
+    assert df.loc[df["split"] == "validation", "cell_id"].nunique() == 4  # the cut trial took no cell of the budget
+
+
 def test_a_rerun_of_a_finished_search_runs_nothing(tmp_path):
     spec = search_spec(budget={"cells": 3}, top_k=1)
     run_study(spec, out=tmp_path, cell_fn=toy_cell, progress=False)

@@ -58,6 +58,7 @@ def test_result_record_is_json_ready_and_complete(tiny):
         assert 0.0 <= d[key] <= 100.0
     assert [e for e, _ in epochs] == [1, 2] and [loss for _, loss in epochs] == d["loss_per_epoch"]
     assert d["images_per_second"] > 0 and d["versions"]["torch"] == torch.__version__
+    assert d["versions"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert r.final_loss == d["loss_per_epoch"][-1]
 
 

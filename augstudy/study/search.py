@@ -180,6 +180,9 @@ class SearchRun(GridRun):
                                                 p.reduction_factor)
         running = self.optuna.trial.TrialState.RUNNING
         for frozen in self.study.get_trials(deepcopy=False, states=(running,)):  # asked by a run that died
+            if not set(self.distributions) <= set(frozen.params):  # it died while Optuna drew them: never a cell
+                self.study.tell(frozen.number, state=self.optuna.trial.TrialState.FAIL)
+                continue
             cid = self._trial_cell(frozen.params, frozen.number).id
             if cid not in self._pending:
                 self._revive.append(cid)
@@ -215,6 +218,8 @@ class SearchRun(GridRun):
         since_new = 0
         for t in sorted(self._finished(), key=lambda t: t.number):
             cid = t.user_attrs.get("cell_id")
+            if cid is None:  # (a trial whose run died while its parameters were drawn: it trained nothing)
+                continue
             if cid in seen:
                 since_new += 1
             else:

@@ -68,14 +68,27 @@ class CellResult:
 
 
 def versions() -> dict[str, str]:
-    """Versions of what a cell's numbers depend on."""
+    """Versions of what a cell's numbers depend on, and the CPU's vector instruction set.
+
+    The same code, config and seed give the same numbers bit for bit on one machine and software stack, but
+    not across machines: torch's CPU kernels are chosen by ``cpu_capability`` (AVX2, AVX-512 ...) and round
+    differently, and training amplifies the difference to seed-level noise (a pairwise cell, 39.3 against
+    37.4 linear top-1). Recorded so that a difference between two runs can be traced.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
     import numpy
     import torchvision
 
     from .. import __version__
 
+    try:
+        numba = version("numba")
+    except PackageNotFoundError:
+        numba = "not installed"
     return {"augstudy": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "numpy": numpy.__version__, "python": platform.python_version()}
+            "numpy": numpy.__version__, "numba": numba, "python": platform.python_version(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "machine": platform.machine()}
 
 
 def derive_seed(seed: int, stream: str) -> int:
