@@ -33,3 +33,21 @@ def test_workers_whose_memory_grows_are_not_restarted(tmp_path):
     # heuristic (300 MB) would restart it, so a third pid would run its 5th
     assert df["device"].nunique() == 2, df["device"].tolist()
     assert not [w for w in caught if "A worker stopped" in str(w.message)]
+
+
+def env_cell(config):
+    """A cell that reports what ``AUGSTUDY_TEST_ENV`` is in the worker that ran it."""
+    return {**fake_cell(config), "device": os.environ.get("AUGSTUDY_TEST_ENV", "unset")}
+
+
+def test_workers_kept_from_an_earlier_study_see_the_environment_as_it_is_now(tmp_path, monkeypatch):
+    # loky reuses its workers between run_study calls of one process; a worker started before a variable
+    # changed must not run the next study's cells (this made a streaming-search test fail in a full run:
+    # its cell read AUGSTUDY_TOY_ROOT, set after an earlier test had started the workers)
+    spec = quick_spec(seeds=[0, 1], grid={"kind": "list", "pipelines": {"crop": ["crop"]}},
+                      executor={"kind": "local", "workers": 2})
+    monkeypatch.setenv("AUGSTUDY_TEST_ENV", "first")
+    first = run_study(spec, out=tmp_path / "a", cell_fn=env_cell, progress=False)
+    monkeypatch.setenv("AUGSTUDY_TEST_ENV", "second")
+    second = run_study(spec, out=tmp_path / "b", cell_fn=env_cell, progress=False)
+    assert first["device"].tolist() == ["first", "first"] and second["device"].tolist() == ["second", "second"]

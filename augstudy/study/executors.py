@@ -163,7 +163,11 @@ class LocalPool:
         if self._executor is None:
             from joblib.externals.loky import get_reusable_executor
 
-            self._executor = get_reusable_executor(max_workers=self.workers, timeout=300, initializer=_init_worker)
+            # loky keeps its workers between studies of one process (a notebook, the tests) and reuses them
+            # while its arguments are the same; the environment is one of them, so workers never run a cell
+            # under variables from before they changed (CUDA_VISIBLE_DEVICES, a plugin's settings)
+            self._executor = get_reusable_executor(max_workers=self.workers, timeout=300, initializer=_init_worker,
+                                                   env=dict(os.environ))
         while self._queue and len(self._running) < self.workers:
             t = self._queue.popleft()
             self._running[self._executor.submit(run_task, **t)] = t["cell_id"]
