@@ -55,6 +55,14 @@ def user_errors(fn):
     return wrapper
 
 
+def _read_study_file(path: Path) -> None:
+    """Parse the study file before the heavy imports: a file that is not acceptable YAML (duplicate keys, an
+    alias bomb, not UTF-8, a directory) is one line within a second, not after torch has loaded."""
+    from .study.yaml_loader import load_yaml
+
+    load_yaml(path)
+
+
 @app.command()
 @user_errors
 def run(
@@ -68,6 +76,7 @@ def run(
     only: Optional[List[str]] = typer.Option(None, "--only", help="Run only matching cells: an operator, pipeline, method, cell id, or key=value (op, op1, op2, pipeline, method, seed, id); a,b = either. Repeat to narrow."),
 ) -> None:
     """Run a study: every cell of its grid, skipping the ones already done."""
+    _read_study_file(study)
     from .study import run_study
 
     try:
@@ -154,6 +163,7 @@ def plan(
     out: Optional[Path] = typer.Option(None, "--out", help="Results root (default: the spec's output)."),
 ) -> None:
     """How many seeds give POWER to detect a difference of DETECT points, and what they cost in cells and time."""
+    _read_study_file(study)
     from .study import run_study
     from .study.planner import pilot_spec, plan_seeds
 

@@ -80,6 +80,18 @@ def test_cli_prints_one_line(tmp_path, text, expect):
     assert len(lines) == 1 and expect in lines[0] and "Traceback" not in p.stderr, p.stderr
 
 
+@pytest.mark.parametrize("command", [["run"], ["plan", "--detect", "1"]])
+def test_the_cli_rejects_a_bad_file_before_importing_torch(tmp_path, command):
+    """An alias bomb is refused before the heavy imports (which take seconds and 900 MB on a loaded machine)."""
+    f = tmp_path / "bomb.yaml"
+    f.write_text(BOMB)
+    code = (f"import sys; from augstudy.cli import main; sys.argv = {['augstudy', command[0], str(f), *command[1:]]!r}\n"
+            "try:\n    main()\n"
+            "except SystemExit as e:\n    print('exit', e.code, 'torch' in sys.modules, file=sys.stderr)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert "expands to more than" in p.stderr and p.stderr.strip().endswith("exit 2 False"), p.stderr
+
+
 @pytest.mark.parametrize("key,value,expect", [
     ("seeds", [10**23], r"seeds\[0\].*less than or equal to 9223372036854775807"),
     ("training.device", "banana", r"training.device: got 'banana'"),
