@@ -120,11 +120,33 @@ def collect(cells_dir: Path | str, cell_ids: Iterable[str]) -> Optional[StudyRec
 
 def write_study(study_dir: Path | str, cell_ids: Iterable[str]) -> Optional[Path]:
     """Rebuild ``<study_dir>/predictions.npz`` from the cells' records; leave it alone when no cell has any
-    (a clone of committed results, whose ``cells/`` are not committed)."""
+    (a clone of committed results, whose ``cells/`` are not committed).
+
+    A listed cell whose folder is gone (a clone, a pruned store, a partial rerun with ``--only``) keeps its
+    records from the file being replaced, as it keeps its row in the table: nothing computed is lost. Not a
+    cell set aside as damaged (``cells/<id>.damaged-*``): its rerun brings new records."""
     study_dir = Path(study_dir)
+    cell_ids = list(dict.fromkeys(cell_ids))
     rec = collect(study_dir / "cells", cell_ids)
     if rec is None:
         return None
+    old = load(study_dir) if (study_dir / FILE).is_file() else None
+    if old is not None and old.label.shape == rec.label.shape and np.array_equal(old.label, rec.label):
+        cells = study_dir / "cells"
+        aside = {p.name.split(".damaged-")[0] for p in cells.iterdir() if ".damaged-" in p.name}
+        kept = [c for c in cell_ids if c not in rec._row and c in old._row and c not in aside
+                and not (cells / c).exists()]
+        if kept:
+            ids = [c for c in cell_ids if c in rec._row or c in kept]
+            preds = {}
+            for m in sorted(set(rec.preds) | set(old.preds), key=METRICS.index):
+                arr = np.full((len(ids), rec.n_examples), -1, dtype=np.int16)
+                for i, c in enumerate(ids):
+                    src = rec if c in rec._row else old
+                    if m in src.preds:
+                        arr[i] = src.preds[m][src._row[c]]
+                preds[m] = arr
+            rec = StudyRecords(ids, rec.label, preds)
     return atomic_write_bytes(study_dir / FILE, rec.to_bytes())
 
 

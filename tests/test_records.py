@@ -53,6 +53,26 @@ def test_old_cells_without_records_keep_working_and_add_records_reruns_them(tmp_
     assert records.load(root).correct(df["cell_id"], "linear_top1") is not None
 
 
+def test_records_of_cells_whose_folders_are_gone_are_kept_when_others_rerun(tmp_path):
+    """A clone of committed results has predictions.npz but no cells/: rerunning some cells keeps the rest's records."""
+    import shutil
+
+    df = run_study(quick_spec(seeds=[0]), out=tmp_path, cell_fn=_Result, progress=False)
+    root = tmp_path / "fake"
+    before = records.load(root)
+    ids = list(df["cell_id"])
+    shutil.rmtree(root / "cells")  # as committed: the table and predictions.npz, no cells
+    (root / "cells").mkdir()
+    rerun, damaged = ids[0], ids[1]
+    run_study(quick_spec(seeds=[0]), out=tmp_path, cell_fn=_Result, progress=False, only=[f"id={rerun}"])
+    after = records.load(root)
+    assert after.cell_ids == ids  # spec order, every cell
+    np.testing.assert_array_equal(after.correct(ids, "linear_top1"), before.correct(ids, "linear_top1"))
+    (root / "cells" / f"{damaged}.damaged-20260101T000000").mkdir()  # set aside as damaged: its records go
+    run_study(quick_spec(seeds=[0]), out=tmp_path, cell_fn=_Result, progress=False, only=[f"id={rerun}"], force=True)
+    assert damaged not in records.load(root).cell_ids and rerun in records.load(root).cell_ids
+
+
 def test_a_cell_killed_before_metrics_is_not_done(tmp_path):
     """predictions.npz is written before metrics.json: a cell with records but no metrics reruns."""
     from augstudy.study.store import StudyStore
