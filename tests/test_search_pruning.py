@@ -53,6 +53,40 @@ def test_halving_prunes_at_the_rungs_resumes_the_promoted_and_trains_no_epoch_tw
     assert not list((tmp_path / "toy" / "cells").glob("*/checkpoint-*"))  # finished: no checkpoint left
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_halving_is_synchronous_every_trial_reaches_a_rung_before_the_best_go_on(tmp_path, monkeypatch, workers):
+    """9 trials to epoch 1; the best 3 of them (by their score there) to epoch 3; the best of those to 9."""
+    log = tmp_path / "epochs.log"
+    monkeypatch.setenv("AUGSTUDY_EPOCH_LOG", str(log))
+    spec = pruned_spec({"kind": "halving", "min_epochs": 1, "reduction_factor": 3}, budget={"cells": 9}, top_k=1)
+    spec["executor"]["workers"] = workers
+    df = run_study(spec, out=tmp_path, cell_fn=toy_cell, progress=False)
+    trained = epoch_log(log)
+    val = df[df["split"] == "validation"]
+    validation = set(val["cell_id"])
+    trained = [(cid, e) for cid, e in trained if cid in validation]
+    assert len(validation) == 9
+    reached = Counter(e for _, e in trained)
+    assert reached[1] == 9 and reached[2] == reached[3] == 3 and all(reached[e] == 1 for e in range(4, 10))
+    order = [e for _, e in trained]
+    assert max(i for i, e in enumerate(order) if e == 1) < min(i for i, e in enumerate(order) if e == 2)
+    assert max(i for i, e in enumerate(order) if e == 3) < min(i for i, e in enumerate(order) if e == 4)
+    ts = [t for t in trials(tmp_path / "toy") if t.user_attrs.get("cell_id") in validation]
+    at1 = sorted(ts, key=lambda t: (-t.intermediate_values[1], t.number))
+    assert {t.number for t in at1[:3]} == {t.number for t in ts if 3 in t.intermediate_values}  # the best 3 went on
+    state = {t.user_attrs["cell_id"]: t.state.name for t in ts}  # (a repeated policy: trials share its cell)
+    assert Counter(state.values()) == {"PRUNED": 8, "COMPLETE": 1}
+    assert sorted(val["epochs"]) == [1] * 6 + [3, 3, 9]
+
+
+def test_asha_is_optuna_s_asynchronous_halving(tmp_path):
+    df = run_study(pruned_spec({"kind": "asha", "min_epochs": 1}, budget={"cells": 10}, top_k=1), out=tmp_path,
+                   cell_fn=toy_cell, progress=False)
+    val = df[df["split"] == "validation"]
+    assert (val["status"] == "pruned").any() and (val["status"] == "done").any()
+    assert set(val.loc[val["status"] == "pruned", "epochs"]) <= {1, 3}
+
+
 def test_an_epoch_budget_counts_the_epochs_trained_so_pruning_buys_more_trials(tmp_path):
     plain = run_study(pruned_spec("none", budget={"epochs": 45}, top_k=1), out=tmp_path / "a", cell_fn=toy_cell,
                       progress=False)
@@ -115,7 +149,7 @@ def test_kill_9_mid_search_with_a_pruner_keeps_finished_and_pruned_trials(tmp_pa
 
 
 def test_a_real_promoted_trial_s_curve_is_the_uninterrupted_run_s(tmp_path):
-    """The real trainer: the first trial at the rung is promoted (asynchronous halving) and resumes there."""
+    """The real trainer: the better trial at the rung is promoted (halving, 2 trials) and resumes there."""
     from augstudy.train import run_cell
     from augstudy.train.config import CellConfig
 
@@ -143,3 +177,13 @@ def test_a_real_promoted_trial_s_curve_is_the_uninterrupted_run_s(tmp_path):
     metrics = json.loads((d / "metrics.json").read_text())
     assert metrics["loss_per_epoch"] == whole.loss_per_epoch  # bit for bit on the CPU
     assert metrics["knn_top1"] == whole.knn_top1
+
+
+def test_a_halving_bracket_is_sized_to_the_epoch_budget():
+    from augstudy.study.search import SynchronousHalving
+
+    h = SynchronousHalving(3)
+    assert [h.keep(n) for n in (1, 2, 3, 8, 9, 10)] == [1, 1, 1, 2, 3, 3]
+    assert h.cost(9, [1, 3], 9) == 9 * 1 + 3 * 2 + 1 * 6
+    assert h.most_trials(45, [1, 3], 9) == 20  # 20 + 6 x 2 + 2 x 6 = 44; 21 trials would take 47
+    assert h.most_trials(8, [1, 3], 9) == 0  # not even one trial to the end

@@ -4,7 +4,8 @@
 up to ``n`` cells to run next, ``tell(cell, metrics)`` reports a finished one, ``cells()`` lists every
 cell known so far (the rows of the results table). A cell asked with ``stop_at`` (a pruner's rung)
 comes back paused at that epoch through ``report``, which says how it goes on: the cell to continue
-(from its checkpoint, with the next ``stop_at``) or None (pruned there). A fixed grid (pairwise, sweep, list) proposes all of
+(from its checkpoint, with the next ``stop_at``), None (pruned there) or :data:`HOLD` (it waits at its
+rung until ``decide`` says which: a synchronous pruner's rung is decided once every trial reached it). A fixed grid (pairwise, sweep, list) proposes all of
 its cells at the first ask; a search (``augstudy/study/search.py``) proposes a few at a time and learns
 from what it is told. Kinds are registered in :data:`GRIDS` by the spec's ``grid.kind``.
 
@@ -15,7 +16,7 @@ then column (2nd operator).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ..errors import AugstudyError, ParamsError
 from ..ops import build
@@ -123,6 +124,10 @@ def _matches(cell: Cell, key: str, wanted: str) -> bool:
 
 # --- the ask/tell protocol ------------------------------------------------------------------------
 
+#: What :meth:`GridRun.report` returns for a cell that waits at its rung until :meth:`GridRun.decide` decides it.
+HOLD = object()
+
+
 class GridRun:
     """One run of a study's grid, driven by the runner: ``ask`` cells, run them, ``tell`` their metrics.
 
@@ -153,10 +158,16 @@ class GridRun:
         """``cell`` finished with ``metrics`` (``metrics.json``; None when it failed; status ``pruned``
         when :meth:`report` stopped it)."""
 
-    def report(self, cell: Cell, metrics: dict) -> Optional[Cell]:
+    def report(self, cell: Cell, metrics: dict) -> Union[Cell, None, object]:
         """``cell`` paused at its ``stop_at`` epoch with ``metrics`` measured there: the cell that continues it
-        (resumed from its checkpoint, up to its own ``stop_at``), or None to stop it there (pruned)."""
+        (resumed from its checkpoint, up to its own ``stop_at``), None to stop it there (pruned), or
+        :data:`HOLD`: it waits at its rung (its checkpoint stored) until :meth:`decide` says how it goes on."""
         return replace(cell, stop_at=None)
+
+    def decide(self) -> list[tuple[str, Optional[Cell]]]:
+        """The cells held at their rung that can be decided now, as ``(cell id, the cell that continues it or
+        None: pruned there)`` (a synchronous pruner decides a rung once every trial has reached it)."""
+        return []
 
     def describe_outcome(self) -> list[str]:
         """Lines for the end of a run (a search: the selected policy)."""

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import __version__, records
 from ..errors import AugstudyError
 from .executors import CellFn, DaskPool, LocalPool, visible_gpus
-from .grid import Cell, open_grid, shared_config
+from .grid import HOLD, Cell, open_grid, shared_config
 from .lock import StudyLock
 from .progress import Reporter
 from ..signals import Interrupted, deferred, stops_on_signals
@@ -231,9 +231,31 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
         # a fixed grid's cells all at once (at most as many workers as cells); a search as slots free up
         pool = _pool(plan, store, plan.workers if grid.adaptive else min(plan.workers, max(1, len(todo))))
 
+        held: dict[str, tuple[Cell, dict]] = {}  # paused at a rung until the grid decides (grid.decide)
+
         def submit(c: Cell) -> None:
             running[c.id] = c
             pool.submit(_task(c, plan, cell_fn, store, force))
+
+        def settle() -> bool:
+            """Go on with or prune the held cells the grid can decide now; whether it decided any."""
+            decided = grid.decide()
+            for cid, following in decided:  # held cells whose rung is now complete
+                waited, paused = held.pop(cid)
+                if following is not None:
+                    submit(following)  # goes on from its checkpoint
+                else:
+                    finish(waited, {**paused, "metrics": {**paused["metrics"], "status": "pruned"}})
+            return bool(decided)
+
+        def finish(cell: Cell, outcome: dict) -> None:
+            nonlocal finished
+            store.write_cell(cell, outcome)  # updates the open table incrementally
+            tracking.log(store.cell_dir(cell.id))
+            trained.add(cell.id)
+            grid.tell(cell, outcome.get("metrics"))
+            finished += 1
+            reporter.cell_done(cell, store.row(cell))
 
         try:
             with contextlib.closing(pool):  # closed on any exit: the executor stops its workers
@@ -255,6 +277,11 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
                         if moved and len(pool) < plan.workers:
                             continue  # room for more: ask again (a grid with nothing to add returns [])
                     if not len(pool):
+                        if held and settle():
+                            continue
+                        if held:
+                            raise AugstudyError(f"bug: {len(held)} cell(s) held at their rung and nothing running "
+                                                f"to decide them ({', '.join(held)})")
                         break
                     reporter.total = max(reporter.total, finished + len(pool))
                     outcome = pool.next()
@@ -265,16 +292,15 @@ def run_study(spec_or_path: Union[str, Path, dict, StudySpec], out: Optional[Uni
                             store.write_checkpoint(cell.id, len(metrics.get("loss_per_epoch") or []),
                                                    outcome["checkpoint"])
                             following = grid.report(cell, metrics)
-                            if following is not None:
+                            if following is HOLD:  # waits at its rung for the others (a synchronous pruner)
+                                held[cell.id] = (cell, outcome)
+                            elif following is not None:
                                 submit(following)  # goes on from the checkpoint
-                                continue
-                            outcome = {**outcome, "metrics": {**metrics, "status": "pruned"}}
-                        store.write_cell(cell, outcome)  # updates the open table incrementally
-                        tracking.log(store.cell_dir(cell.id))
-                        trained.add(cell.id)
-                        grid.tell(cell, outcome.get("metrics"))
-                        finished += 1
-                        reporter.cell_done(cell, store.row(cell))
+                            else:
+                                finish(cell, {**outcome, "metrics": {**metrics, "status": "pruned"}})
+                        else:
+                            finish(cell, outcome)
+                        settle()
             info["state"] = "finished"
         except KeyboardInterrupt as e:
             info["state"] = "interrupted"

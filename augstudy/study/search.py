@@ -12,15 +12,22 @@ The Optuna study lives in ``<results>/search.sqlite3`` (Optuna's RDB storage on 
 killed at any point resumes with the same command: finished trials stay told, trials asked but never
 told (the run died while they trained) are proposed again, their cells found done if they got that far.
 
-With a pruner (``pruner: halving`` or ``hyperband``, Optuna's ``SuccessiveHalvingPruner`` /
-``HyperbandPruner`` over epochs) a trial trains to its first rung, is measured on the validation split and
-reported (``trial.report``); the pruner says whether it goes on (``trial.should_prune``). A trial that goes on
-resumes from its checkpoint at the rung (``augstudy.train.loop``: the same curve as a run that never
-stopped, no epoch trained twice); one that stops is recorded with status ``pruned`` and the epochs it
-reached. Optuna's successive halving is asynchronous (ASHA): a trial continues when it is in the best
-1/``reduction_factor`` of the trials that reached its rung so far. The budget counts the epochs actually
-trained; a trial in flight holds its full ``training.epochs`` until it ends, so the budget is never
-overspent, and what a pruned trial did not train goes to new trials.
+With a pruner a trial trains to its first rung, is measured on the validation split and reported
+(``trial.report``), and goes on or stops there. A trial that goes on resumes from its checkpoint at the rung
+(``augstudy.train.loop``: the same curve as a run that never stopped, no epoch trained twice); one that
+stops is recorded with status ``pruned`` and the epochs it reached.
+
+- ``halving``: synchronous successive halving (:class:`SynchronousHalving`). Trials come in brackets sized
+  to the budget left (all of a ``cells`` budget; the most whose epochs fit an ``epochs`` budget). Each
+  trial waits at its rung (``HOLD``) until every open trial of its bracket is there, then the best
+  ``n // reduction_factor`` go on (``decide``). A bracket is asked whole before its first rung is decided;
+  the next opens when every trial of it has ended. After a kill, a trial promoted before it goes on
+  (``promoted`` attribute), the others are measured again at their rung and decided with the rest.
+- ``asha`` / ``hyperband``: Optuna's asynchronous ``SuccessiveHalvingPruner`` / ``HyperbandPruner``
+  (``trial.should_prune``): a trial continues when it is in the best 1/``reduction_factor`` of the trials
+  that reached its rung so far. The budget counts the epochs actually trained; a trial in flight holds its
+  full ``training.epochs`` until it ends, so the budget is never overspent, and what a pruned trial did not
+  train goes to new trials.
 
 Parallel trials (``workers: N``, Dask): the runner asks for a trial whenever a worker is free; TPE
 samples with the constant liar (running trials count as bad results), so parallel asks spread out.
@@ -39,7 +46,7 @@ from typing import Any, Optional
 
 from ..errors import AugstudyError, SpecError
 from ..registry import Registry
-from .grid import GRIDS, Cell, GridRun, canonical_pipeline, shared_config
+from .grid import GRIDS, HOLD, Cell, GridRun, canonical_pipeline, shared_config
 from .spec import SpaceParam, StudySpec
 from ..train.config import CellConfig
 
@@ -87,8 +94,43 @@ def _no_pruner(first: int, epochs: int, factor: int):
     return optuna_module().pruners.NopPruner()
 
 
+class SynchronousHalving:
+    """Synchronous successive halving (Jamieson & Talwalkar 2016): a bracket of n trials all train to the
+    first rung; the best ``n // factor`` (at least 1) go on to the next rung, the rest stop there; and so on
+    to the last epoch. Not an Optuna pruner: :class:`SearchRun` holds each trial at its rung until the
+    bracket's last trial reaches it (``GridRun.decide``)."""
+
+    synchronous = True
+
+    def __init__(self, factor: int) -> None:
+        self.factor = factor
+
+    def keep(self, n: int) -> int:
+        return max(1, n // self.factor)
+
+    def cost(self, n: int, rungs: list[int], epochs: int) -> int:
+        """Epochs a bracket of ``n`` trials trains."""
+        total, prev, alive = 0, 0, n
+        for r in [*rungs, epochs]:
+            total += alive * (r - prev)
+            prev, alive = r, self.keep(alive)
+        return total
+
+    def most_trials(self, epochs_left: int, rungs: list[int], epochs: int) -> int:
+        """The largest bracket whose epochs fit ``epochs_left`` (0 when not even one trial does)."""
+        n = 0
+        while self.cost(n + 1, rungs, epochs) <= epochs_left:
+            n += 1
+        return n
+
+
 @PRUNERS.register("halving")
 def _halving(first: int, epochs: int, factor: int):
+    return SynchronousHalving(factor)
+
+
+@PRUNERS.register("asha")
+def _asha(first: int, epochs: int, factor: int):
     return optuna_module().pruners.SuccessiveHalvingPruner(min_resource=first, reduction_factor=factor,
                                                            min_early_stopping_rate=0)
 
@@ -136,6 +178,9 @@ class SearchRun(GridRun):
         self._revive: list[str] = []  # cells of trials a run that died had asked: proposed again first
         self._final: Optional[list[Cell]] = None
         self._final_asked = False
+        self.sync: Optional[SynchronousHalving] = None
+        self._held: dict[str, tuple[int, float]] = {}  # synchronous halving: cell id -> (its rung, value there)
+        self._starved = False  # the sampler found no new cell for the open bracket: it closes as it is
         if not dry_run or self.path.exists():
             self._open()
 
@@ -176,8 +221,10 @@ class SearchRun(GridRun):
         seed = int.from_bytes(hashlib.sha256(f"{self.g.seed}:{n}".encode()).digest()[:4], "big")
         self.study.sampler = SAMPLERS.get(self.g.sampler)(seed, startup)
         p = self.g.pruner
-        self.study.pruner = PRUNERS.get(p.kind)(self.rungs[0] if self.rungs else 1, self.spec.training.epochs,
-                                                p.reduction_factor)
+        pruner = PRUNERS.get(p.kind)(self.rungs[0] if self.rungs else 1, self.spec.training.epochs,
+                                     p.reduction_factor)
+        self.sync = pruner if getattr(pruner, "synchronous", False) else None
+        self.study.pruner = self.optuna.pruners.NopPruner() if self.sync is not None else pruner
         running = self.optuna.trial.TrialState.RUNNING
         for frozen in self.study.get_trials(deepcopy=False, states=(running,)):  # asked by a run that died
             if not set(self.distributions) <= set(frozen.params):  # it died while Optuna drew them: never a cell
@@ -236,6 +283,8 @@ class SearchRun(GridRun):
 
     def budget_left(self) -> bool:
         """Whether one more trial fits the budget, beside the trials in flight."""
+        if self.sync is not None:
+            return self._bracket_to_fill(open_new=False) is not None
         cells, epochs, seconds, since_new = self._spent()
         flying, b = self._in_flight(), self.g.budget
         if since_new >= EXHAUSTED_AFTER:
@@ -245,6 +294,90 @@ class SearchRun(GridRun):
         if b.epochs is not None and epochs + (flying + 1) * self.spec.training.epochs > b.epochs:
             return False
         return b.hours is None or seconds < b.hours * 3600
+
+    # --- synchronous halving: brackets ---------------------------------------------------------------
+    def _brackets(self) -> dict[int, list[Any]]:
+        out: dict[int, list[Any]] = {}
+        for t in self.study.get_trials(deepcopy=False):
+            if t.user_attrs.get("bracket") is not None:
+                out.setdefault(int(t.user_attrs["bracket"]), []).append(t)
+        return out
+
+    def _bracket_size(self) -> int:
+        """How many trials a new bracket gets from what is left of the budget."""
+        cells, epochs, seconds, since_new = self._spent()
+        b, e = self.g.budget, self.spec.training.epochs
+        if since_new >= EXHAUSTED_AFTER or (b.hours is not None and seconds >= b.hours * 3600):
+            return 0
+        sizes = []
+        if b.cells is not None:
+            sizes.append(b.cells - cells)
+        if b.epochs is not None:
+            sizes.append(self.sync.most_trials(b.epochs - epochs, self.rungs, e))
+        if not sizes:  # hours only: brackets in which one trial reaches the last epoch
+            sizes.append(self.sync.factor ** len(self.rungs))
+        return max(0, min(sizes))
+
+    def _bracket_to_fill(self, open_new: bool) -> Optional[int]:
+        """The bracket new trials go to: the open one while it has room, else (once every trial of it has
+        ended) a new one sized to the budget left; None when there is none (full and running, or no budget)."""
+        brackets = self._brackets()
+        finished = {self.optuna.trial.TrialState.COMPLETE, self.optuna.trial.TrialState.FAIL,
+                    self.optuna.trial.TrialState.PRUNED}
+        if brackets:
+            b = max(brackets)
+            size = int(self.study.user_attrs.get(f"bracket {b}", 0))
+            if len({t.user_attrs.get("cell_id") for t in brackets[b]}) < size and not self._starved:
+                return b
+            if any(t.state not in finished for t in brackets[b]):
+                return None
+            b += 1
+        else:
+            b = 0
+        size = self._bracket_size()
+        if size < 1:
+            return None
+        if open_new:
+            self.study.set_user_attr(f"bracket {b}", size)
+            self._starved = False
+        return b
+
+    def decide(self) -> list[tuple[str, Optional[Cell]]]:
+        """Synchronous halving: once every open trial of the bracket waits at its rung, the best
+        ``n // reduction_factor`` go on and the rest are pruned there."""
+        if self.sync is None or not self._held:
+            return []
+        brackets = self._brackets()
+        b = max(brackets)
+        size = int(self.study.user_attrs.get(f"bracket {b}", 0))
+        cells = {t.user_attrs.get("cell_id") for t in brackets[b]}
+        if len(cells) < size and not self._starved:
+            return []  # trials of the bracket still to be asked
+        finished = {self.optuna.trial.TrialState.COMPLETE, self.optuna.trial.TrialState.FAIL,
+                    self.optuna.trial.TrialState.PRUNED}
+        open_cells = {t.user_attrs.get("cell_id") for t in brackets[b] if t.state not in finished}
+        if not open_cells <= set(self._held):
+            return []  # some are still training to the rung
+        out: list[tuple[str, Optional[Cell]]] = []
+        for rung in sorted({e for e, _ in self._held.values()}):
+            group = [cid for cid, (e, _) in self._held.items() if e == rung]
+            group.sort(key=lambda cid: (-self._held[cid][1], self._pending[cid][0].number))
+            keep = self.sync.keep(len(group))
+            for rank, cid in enumerate(group):
+                self._held.pop(cid)
+                if rank < keep:
+                    for trial in self._pending[cid]:
+                        trial.set_user_attr("promoted", rung)
+                    out.append((cid, self._following(cid, rung)))
+                else:
+                    out.append((cid, None))
+        return out
+
+    def _following(self, cid: str, epoch: int) -> Cell:
+        trial = self._pending[cid][0]
+        following = self._trial_cell(trial.params, trial.number)
+        following.stop_at = self._next_stop(epoch)
+        return following
 
     def final_seeds(self) -> list[int]:
         seeds = list(self.spec.seeds)
@@ -304,13 +437,18 @@ class SearchRun(GridRun):
         attempts = 0
         while len(out) < max(n, 1) and attempts < max(n, 1) + EXHAUSTED_AFTER and self.budget_left():
             attempts += 1  # the sampler may repeat cells in flight; those trials wait with them
+            bracket = self._bracket_to_fill(open_new=True) if self.sync is not None else None
             trial = self.study.ask(self.distributions)
             cell = self._trial_cell(trial.params, trial.number)
             trial.set_user_attr("cell_id", cell.id)
             trial.set_user_attr("policy", cell.pipeline)
+            if bracket is not None:
+                trial.set_user_attr("bracket", bracket)
             if cell.id not in self._pending:
                 out.append(cell)
             self._pending.setdefault(cell.id, []).append(trial)
+        if self.sync is not None and not out and attempts >= max(n, 1) + EXHAUSTED_AFTER:
+            self._starved = True  # the space has no new cell for this bracket: it is decided as it is
         if out or self._pending:  # trials in flight: their results come before the final retrains
             return out
         if not self._final_asked:
@@ -334,11 +472,15 @@ class SearchRun(GridRun):
         for trial in trials:
             if epoch not in self._reported(trial):  # (re-measured after a resume: already reported)
                 trial.report(float(value), epoch)
+        if self.sync is not None:
+            promoted = self.study.get_trials(deepcopy=False)[trials[0].number].user_attrs.get("promoted")
+            if promoted is not None and epoch <= promoted:  # decided before a kill: it goes on
+                return self._following(cell.id, epoch)
+            self._held[cell.id] = (epoch, float(value))
+            return HOLD
         if trials[0].should_prune():
             return None
-        following = self._trial_cell(trials[0].params, trials[0].number)
-        following.stop_at = self._next_stop(epoch)
-        return following
+        return self._following(cell.id, epoch)
 
     def tell(self, cell: Cell, metrics: Optional[dict]) -> None:
         trials = self._pending.pop(cell.id, [])

@@ -250,9 +250,9 @@ class SpaceParam(_Strict):
 
 
 class PrunerSpec(_Strict):
-    """How a search stops unpromising trials early (Optuna's pruners over training epochs): ``none``, ``halving``
-    (successive halving) or ``hyperband``; rungs at ``min_epochs`` x ``reduction_factor``^k epochs. A name
-    alone (``pruner: halving``) takes the defaults."""
+    """How a search stops unpromising trials early, over training epochs: ``none``, ``halving`` (synchronous
+    successive halving), ``asha`` or ``hyperband`` (Optuna's asynchronous pruners); rungs at ``min_epochs`` x
+    ``reduction_factor``^k epochs. A name alone (``pruner: halving``) takes the defaults."""
 
     kind: str = "none"
     min_epochs: Optional[int] = Field(None, ge=1)  # the first rung (None: training.epochs / reduction_factor^2, >= 1)
